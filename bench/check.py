@@ -1,0 +1,175 @@
+"""What a check is, and the decorators that make Python functions into checks.
+
+A check has a stable slug (`container-privileged`), a title, the fact groups it needs, and a
+function from Facts to a CheckResult. YAML checks (bench/yaml_checks.py) compile to the same thing.
+
+Writing a Python check:
+
+    from bench.check import container_check, check, passed, failed
+
+    @container_check("container-no-sshd", title="No sshd runs in the container", needs=("processes",))
+    def no_sshd(container, facts):
+        ...
+        return passed("no sshd process")
+
+Decorators return Check objects and register nothing: the loader finds them in the module.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Optional, Union
+
+from bench.facts import ContainerFacts, Facts
+from bench.results import (CheckResult, Item, Outcome, errored, failed, info, passed, rollup, skipped,
+                           warned)
+from bench.status import Status
+
+__all__ = ["Check", "Container", "check", "container_check", "passed", "failed", "warned", "info",
+           "skipped", "errored", "Outcome", "Item", "CheckResult", "Status", "lookup", "MISSING"]
+
+CheckReturn = Union[Outcome, CheckResult, Iterable[Item]]
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    needs: tuple[str, ...]
+    run: Callable[[Facts, dict[str, Any]], CheckResult]
+    source: str = ""          # file:line, for `docker-cis-bench list --checks` and error messages
+    kind: str = "python"      # python | yaml
+    target: str = "host"      # what it judges: host, daemon, engine, file, container, image
+    paths: tuple[str, ...] = ()  # absolute paths the collector must examine for this check
+    # Settings an operator may change with --param ID.NAME=VALUE, with their defaults.
+    params: dict[str, Any] = field(default_factory=dict)
+    # Turns a --param value (text) into what the check uses; ValueError when it does not fit.
+    prepare: Optional[Callable[[str, Any], Any]] = None
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+def lookup(data: Any, path: str) -> Any:
+    """data["A"]["B"] for path "A.B"; MISSING when any step is absent or null."""
+    current = data
+    for part in path.split("."):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return MISSING
+        if current is None:
+            return MISSING
+    return current
+
+
+class Container:
+    """A container as checks see it: its name, id and inspect data."""
+
+    def __init__(self, facts: ContainerFacts):
+        self.facts = facts
+        self.id = facts.id
+        self.name = facts.name
+        self.inspect = facts.inspect
+
+    def get(self, path: str, default: Any = MISSING) -> Any:
+        value = lookup(self.inspect, path)
+        return default if value is MISSING else value
+
+    def __repr__(self) -> str:
+        return f"Container({self.name!r})"
+
+
+def _source_of(fn: Callable[..., Any]) -> str:
+    try:
+        path = inspect.getsourcefile(fn) or "?"
+        line = inspect.getsourcelines(fn)[1]
+    except (OSError, TypeError):
+        return getattr(fn, "__module__", "?")
+    return f"{_short(path)}:{line}"
+
+
+def _short(path: str) -> str:
+    for marker in ("/bench/_data/", "/site-packages/"):
+        if marker in path:
+            return path.split(marker, 1)[1]
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def normalise(check_id: str, value: Any) -> CheckResult:
+    """Whatever a Python check returned, as a CheckResult."""
+    if isinstance(value, CheckResult):
+        return value
+    if isinstance(value, Outcome):
+        return CheckResult(check_id, value.status, value.detail, [])
+    if isinstance(value, (list, tuple)) and all(isinstance(v, Item) for v in value):
+        return rollup(check_id, list(value), none=skipped("nothing to check on this host"))
+    return CheckResult(check_id, Status.ERROR, f"check {check_id} returned {type(value).__name__}, not a verdict")
+
+
+def _takes_params(fn: Callable[..., Any]) -> bool:
+    return "params" in inspect.signature(fn).parameters
+
+
+def check(check_id: str, *, title: str, needs: Iterable[str] = (),
+          params: Optional[dict[str, Any]] = None) -> Callable[[Callable[..., CheckReturn]], Check]:
+    """A host-level check: fn(facts[, params]) returns an Outcome, a CheckResult or a list of Items."""
+
+    def wrap(fn: Callable[..., CheckReturn]) -> Check:
+        with_params = _takes_params(fn)
+
+        def run(facts: Facts, values: dict[str, Any]) -> CheckResult:
+            return normalise(check_id, fn(facts, params=values) if with_params else fn(facts))
+
+        return Check(check_id, title, tuple(needs), run, _source_of(fn), "python", "host", (), dict(params or {}))
+
+    return wrap
+
+
+def no_containers(facts: Facts) -> Outcome:
+    scope = "containers" if facts.containers.scope == "all" else "running containers"
+    extra = f" ({len(facts.containers.excluded)} excluded by --include/--exclude)" if facts.containers.excluded else ""
+    return skipped(f"no {scope} to check{extra}")
+
+
+def container_check(check_id: str, *, title: str, needs: Iterable[str] = (),
+                    params: Optional[dict[str, Any]] = None) -> Callable[[Callable[..., Outcome]], Check]:
+    """A per-container check: fn(container, facts[, params]) returns an Outcome; findings roll up,
+    one item per container, and a check with no containers to look at is SKIP."""
+    all_needs = ("containers",) + tuple(n for n in needs if n != "containers")
+
+    def wrap(fn: Callable[..., Outcome]) -> Check:
+        with_params = _takes_params(fn)
+
+        def run(facts: Facts, values: dict[str, Any]) -> CheckResult:
+            items = []
+            for container_facts in facts.containers.items:
+                if container_facts.error:
+                    items.append(Item(container_facts.name, Status.ERROR, container_facts.error))
+                    continue
+                try:
+                    container = Container(container_facts)
+                    outcome = fn(container, facts, params=values) if with_params else fn(container, facts)
+                except Exception as exc:  # one container's odd data must not hide the others
+                    outcome = errored(f"check raised {type(exc).__name__}: {exc}")
+                if not isinstance(outcome, Outcome):
+                    outcome = errored(f"check returned {type(outcome).__name__}, not a verdict")
+                items.append(Item(container_facts.name, outcome.status, outcome.detail))
+            return rollup(check_id, items, none=no_containers(facts))
+
+        return Check(check_id, title, all_needs, run, _source_of(fn), "python", "container", (), dict(params or {}))
+
+    return wrap
+

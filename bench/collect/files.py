@@ -1,0 +1,277 @@
+"""Where the Docker files are on this host, and their owner, group, mode and type.
+
+A role names a file by what it is ("docker.service", "tls-key") so that checks need not know where a
+distribution keeps it. Each path is stat'ed once, however many checks look at it.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from typing import Iterable, Optional
+
+from bench.daemon_config import EffectiveConfig, listen_addresses
+from bench.facts import DaemonFacts, EngineFacts, FileFacts, FilesFacts
+from bench.hostio import Host
+
+# systemd's unit search path, highest precedence first: a unit in /etc overrides the packaged one.
+UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
+             "/lib/systemd/system", "/usr/lib/systemd/system")
+BIN_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin")
+
+ROLES = {
+    "docker.service": "the systemd unit that starts dockerd",
+    "docker.service.d": "drop-in files that amend docker.service",
+    "docker.socket": "the systemd socket unit of the API",
+    "etc-docker": "the Docker configuration directory",
+    "daemon.json": "the daemon configuration file dockerd reads",
+    "default-docker": "/etc/default/docker (Debian-style daemon options)",
+    "sysconfig-docker": "/etc/sysconfig/docker (Red Hat-style daemon options)",
+    "registry-certs": "files in /etc/docker/certs.d/<registry>/",
+    "tls-ca": "the CA certificate the daemon trusts (--tlscacert)",
+    "tls-cert": "the daemon's server certificate (--tlscert)",
+    "tls-key": "the daemon's server key (--tlskey)",
+    "api-socket": "the unix socket(s) the API listens on",
+    "docker-binary": "the docker binary of CIS 1.11 (/usr/bin/docker)",
+    "daemon-binary": "the executable of the running daemon",
+    "docker-containerd": "/usr/bin/docker-containerd (Engine <= 17.x)",
+    "docker-runc": "/usr/bin/docker-runc (Engine <= 17.x)",
+    "containerd-binary": "containerd, which later engines use instead of docker-containerd",
+    "runc-binary": "runc, which later engines use instead of docker-runc",
+    "data-root": "the daemon's data directory (/var/lib/docker by default)",
+}
+
+
+def locate(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig],
+           engine: EngineFacts) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Paths per role on this host, and a note per role for a human."""
+    found: dict[str, list[str]] = {}
+    notes: dict[str, str] = {}
+
+    for unit in ("docker.service", "docker.socket"):
+        path = _first_existing(host, [f"{d}/{unit}" for d in UNIT_DIRS])
+        found[unit] = [path] if path else []
+        if not path:
+            notes[unit] = f"no {unit} unit in {', '.join(UNIT_DIRS)}"
+    dropins: list[str] = []
+    for d in UNIT_DIRS:
+        dropins += [f"{d}/docker.service.d/{n}" for n in _listdir(host, f"{d}/docker.service.d") if n.endswith(".conf")]
+    found["docker.service.d"] = _unique(host, dropins)
+
+    rootless_home = _rootless_config_dir(daemon)
+    etc_docker = rootless_home or "/etc/docker"
+    found["etc-docker"] = [etc_docker] if _exists(host, etc_docker) else []
+    if not found["etc-docker"]:
+        notes["etc-docker"] = f"{etc_docker} does not exist"
+
+    config_file = daemon.config_file or "/etc/docker/daemon.json"
+    found["daemon.json"] = [config_file] if _exists(host, config_file) else []
+    if not found["daemon.json"]:
+        notes["daemon.json"] = f"{config_file} does not exist (dockerd runs on its flags alone)"
+
+    for role, path in (("default-docker", "/etc/default/docker"), ("sysconfig-docker", "/etc/sysconfig/docker")):
+        found[role] = [path] if _exists(host, path) else []
+        if not found[role]:
+            notes[role] = f"{path} does not exist"
+
+    certs_d = f"{etc_docker}/certs.d"
+    certs: list[str] = []
+    for registry in _listdir(host, certs_d):
+        registry_dir = f"{certs_d}/{registry}"
+        if host.is_dir(registry_dir):
+            certs += [f"{registry_dir}/{name}" for name in _listdir(host, registry_dir)]
+    found["registry-certs"] = certs
+    if not certs:
+        notes["registry-certs"] = f"no registry certificates under {certs_d}/<registry>/"
+
+    _locate_tls(host, daemon, config, found, notes)
+    _locate_sockets(host, daemon, config, found, notes)
+
+    found["docker-binary"] = ["/usr/bin/docker"] if _exists(host, "/usr/bin/docker") else []
+    if not found["docker-binary"]:
+        notes["docker-binary"] = "/usr/bin/docker does not exist"
+    found["daemon-binary"] = _unique(host, [daemon.exe] if daemon.exe else [])
+    if not daemon.exe:
+        notes["daemon-binary"] = "the daemon's executable is not known"
+    for role, path in (("docker-containerd", "/usr/bin/docker-containerd"), ("docker-runc", "/usr/bin/docker-runc")):
+        found[role] = [path] if _exists(host, path) else []
+        if not found[role]:
+            notes[role] = f"{path} does not exist on this host (engines after 17.x ship containerd and runc)"
+    for role, name in (("containerd-binary", "containerd"), ("runc-binary", "runc")):
+        path = _first_existing(host, [f"{d}/{name}" for d in BIN_DIRS])
+        found[role] = [path] if path else []
+        if not path:
+            notes[role] = f"no {name} binary in {', '.join(BIN_DIRS)}"
+
+    data_root = engine.info.get("DockerRootDir") if engine.info else None
+    if not data_root and config is not None:
+        data_root = config.value("data-root") or config.value("graph")
+    data_root = data_root or "/var/lib/docker"
+    found["data-root"] = [data_root] if _exists(host, data_root) else []
+    if not found["data-root"]:
+        notes["data-root"] = f"{data_root} does not exist"
+    return found, notes
+
+
+def _locate_tls(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig],
+                found: dict[str, list[str]], notes: dict[str, str]) -> None:
+    roles = {"tls-ca": "tlscacert", "tls-cert": "tlscert", "tls-key": "tlskey"}
+    uses_tls = config is not None and bool(config.value("tls") or config.value("tlsverify"))
+    for role, key in roles.items():
+        path = config.value(key) if config is not None else None
+        if not path and uses_tls:
+            # dockerd's default: $DOCKER_CERT_PATH or ~/.docker of the daemon's user.
+            home = "/root" if daemon.uid in (None, 0) else None
+            if home:
+                path = f"{home}/.docker/{ {'tlscacert': 'ca', 'tlscert': 'cert', 'tlskey': 'key'}[key]}.pem"
+        if path:
+            found[role] = [str(path)]
+            if not uses_tls:
+                notes[role] = f"{key} is set but TLS is not enabled"
+        else:
+            found[role] = []
+            notes[role] = "the daemon is not configured for TLS" if config is not None else "daemon configuration unknown"
+
+
+def _locate_sockets(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig],
+                    found: dict[str, list[str]], notes: dict[str, str]) -> None:
+    sockets: list[str] = []
+    if config is not None:
+        default = f"unix:///run/user/{daemon.uid}/docker.sock" if daemon.rootless else "unix:///var/run/docker.sock"
+        for address in listen_addresses(config, default):
+            if address.startswith("unix://"):
+                sockets.append(address[len("unix://"):])
+            elif address.startswith("fd://"):
+                # Socket activation: systemd made the socket; its unit says where.
+                sockets += _socket_unit_paths(host, found.get("docker.socket") or [])
+    else:
+        sockets.append("/var/run/docker.sock")
+    found["api-socket"] = [p for p in _unique(host, sockets) if _exists(host, p)]
+    if not found["api-socket"]:
+        notes["api-socket"] = "the daemon listens on no unix socket that exists here"
+
+
+def _socket_unit_paths(host: Host, units: list[str]) -> list[str]:
+    paths = []
+    for unit in units:
+        try:
+            text = host.read_text(unit)
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, eq, value = line.strip().partition("=")
+            if eq and key.strip() == "ListenStream" and value.strip().startswith("/"):
+                paths.append(value.strip())
+    return paths or ["/var/run/docker.sock"]
+
+
+def _rootless_config_dir(daemon: DaemonFacts) -> Optional[str]:
+    if daemon.rootless and daemon.config_file and daemon.config_file.endswith("/daemon.json"):
+        return os.path.dirname(daemon.config_file)
+    return None
+
+
+def _listdir(host: Host, path: str) -> list[str]:
+    try:
+        return host.listdir(host.resolve(path))
+    except OSError:
+        return []
+
+
+def _exists(host: Host, path: str) -> bool:
+    try:
+        host.lstat(path)
+        return True
+    except OSError as exc:
+        return exc.errno not in (errno.ENOENT, errno.ENOTDIR)
+
+
+def _first_existing(host: Host, paths: Iterable[str]) -> Optional[str]:
+    for path in paths:
+        if _exists(host, path):
+            return path
+    return None
+
+
+def _unique(host: Host, paths: Iterable[str]) -> list[str]:
+    """Drop paths that are the same file reached another way (/lib -> /usr/lib, /var/run -> /run)."""
+    seen: set[str] = set()
+    out = []
+    for path in paths:
+        try:
+            key = host.resolve(path)
+        except OSError:
+            key = path
+        if key not in seen:
+            seen.add(key)
+            out.append(path)
+    return out
+
+
+_KINDS = ((stat.S_ISREG, "file"), (stat.S_ISDIR, "dir"), (stat.S_ISSOCK, "socket"), (stat.S_ISFIFO, "fifo"),
+          (stat.S_ISCHR, "char"), (stat.S_ISBLK, "block"), (stat.S_ISLNK, "symlink"))
+
+
+def _kind(mode: int) -> str:
+    for test, name in _KINDS:
+        if test(mode):
+            return name
+    return "other"
+
+
+def stat_file(host: Host, path: str) -> FileFacts:
+    """Owner, group, mode and type of a path. A symlink is judged by its target, as the benchmark
+    means the file the daemon uses (a link's own mode is always 0777); `link` records the hop."""
+    facts = FileFacts(path=path)
+    try:
+        st = host.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            facts.link = host.readlink(path)
+            resolved = host.resolve(path)
+            facts.resolved = resolved
+            try:
+                st = host.lstat(resolved)
+            except FileNotFoundError:
+                facts.kind = "symlink"
+                facts.error = None
+                return facts  # dangling: exists stays False
+    except FileNotFoundError:
+        return facts
+    except PermissionError:
+        facts.error = "permission denied"
+        return facts
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            facts.error = "symlink loop"
+        elif exc.errno == errno.ENOTDIR:
+            return facts
+        else:
+            facts.error = exc.strerror or str(exc)
+        return facts
+    facts.exists = True
+    facts.kind = _kind(st.st_mode)
+    facts.mode = stat.S_IMODE(st.st_mode)
+    facts.uid, facts.gid = st.st_uid, st.st_gid
+    facts.owner = host.user_name(st.st_uid)
+    facts.group = host.group_name(st.st_gid)
+    return facts
+
+
+def collect_files(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig], engine: EngineFacts,
+                  extra_paths: Iterable[str] = ()) -> FilesFacts:
+    facts = FilesFacts(error=None)
+    facts.locations, facts.notes = locate(host, daemon, config, engine)
+    if daemon.unavailable() or (config is not None and config.error):
+        reason = daemon.unavailable() or (config.error if config else "")
+        for role in ("tls-ca", "tls-cert", "tls-key", "api-socket", "daemon.json", "daemon-binary"):
+            if not facts.locations.get(role):
+                facts.notes[role] = f"cannot tell: {reason}"
+                facts.locations.pop(role, None)
+    wanted: list[str] = []
+    for paths in facts.locations.values():
+        wanted += paths
+    wanted += list(extra_paths)
+    for path in wanted:
+        if path not in facts.files:
+            facts.files[path] = stat_file(host, path)
+    return facts

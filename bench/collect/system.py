@@ -1,0 +1,234 @@
+"""Host facts outside Docker: kernel, mounts and fstab, audit rules, the docker group, and the
+processes that run inside containers (seen from the host's /proc, never by exec'ing into them)."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from typing import Iterable, Optional
+
+from bench.facts import (AuditFacts, ContainerProcess, FstabEntry, GroupFacts, HostFacts, MountEntry,
+                         MountsFacts, ProcessesFacts)
+from bench.hostio import Host
+
+# Environment variables a check reads; nothing else of the auditor's environment is recorded.
+RECORDED_ENVIRONMENT = ("DOCKER_CONTENT_TRUST",)
+
+
+def collect_host(host: Host) -> HostFacts:
+    facts = HostFacts(error=None, root=host.root)
+    try:
+        facts.hostname = host.hostname()
+        facts.kernel_release = host.kernel_release()
+    except OSError as exc:
+        facts.error = f"cannot read the kernel release: {exc.strerror or exc}"
+    facts.os_name = _os_name(host)
+    facts.auditor_uid = os.geteuid()
+    facts.environment = {k: host.environ[k] for k in RECORDED_ENVIRONMENT if k in host.environ}
+    try:
+        names = {p.pid: p.name for p in host.processes()}
+        facts.listening = [f"{proto} {address} {names.get(pid, '?') if pid else '?'}"
+                           for proto, address, pid in host.listening_sockets()]
+    except Exception as exc:  # psutil.AccessDenied and friends
+        facts.listening_error = f"cannot list listening sockets: {exc}"
+    return facts
+
+
+def _os_name(host: Host) -> str:
+    for path in ("/etc/os-release", "/usr/lib/os-release"):
+        try:
+            text = host.read_text(path)
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, value = line.partition("=")
+            if key == "PRETTY_NAME":
+                return value.strip().strip('"')
+    return ""
+
+
+def _unescape_mount(text: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def parse_mountinfo(text: str) -> list[MountEntry]:
+    mounts = []
+    for line in text.splitlines():
+        left, sep, right = line.partition(" - ")
+        fields = left.split()
+        tail = right.split()
+        if not sep or len(fields) < 6 or len(tail) < 2:
+            continue
+        optional = fields[6:]
+        propagation = "private"
+        for tag in optional:
+            if tag.startswith("shared:"):
+                propagation = "shared"
+            elif tag.startswith("master:") and propagation != "shared":
+                propagation = "slave"
+        mounts.append(MountEntry(source=_unescape_mount(tail[1]), target=_unescape_mount(fields[4]),
+                                 fstype=tail[0], options=fields[5], propagation=propagation,
+                                 root=_unescape_mount(fields[3]), device=fields[2]))
+    return mounts
+
+
+def parse_fstab(text: str) -> list[FstabEntry]:
+    entries = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        fields = line.split()
+        if len(fields) >= 3:
+            entries.append(FstabEntry(spec=_unescape_mount(fields[0]), file=_unescape_mount(fields[1]),
+                                      vfstype=fields[2], options=fields[3] if len(fields) > 3 else ""))
+    return entries
+
+
+def collect_mounts(host: Host, daemon_pid: Optional[int] = None) -> MountsFacts:
+    facts = MountsFacts(error=None)
+    # The daemon's own mount namespace is the one its data lives in; from a container run with
+    # --pid host, /proc/self would be the container's. PID 1 is the last resort.
+    candidates = ([f"/proc/{daemon_pid}/mountinfo"] if daemon_pid else []) + ["/proc/self/mountinfo", "/proc/1/mountinfo"]
+    if not host.is_local_root:
+        candidates = [c for c in candidates if "/self/" not in c]
+    problems = []
+    for path in candidates:
+        try:
+            facts.mounts = parse_mountinfo(host.read_proc(path, limit=8 * 1024 * 1024))
+            facts.source = path
+            break
+        except OSError as exc:
+            problems.append(f"{path}: {exc.strerror or exc}")
+    else:
+        facts.error = "cannot read the mount table: " + "; ".join(problems)
+        return facts
+    try:
+        facts.fstab = parse_fstab(host.read_text("/etc/fstab"))
+    except FileNotFoundError:
+        facts.fstab = []
+    except OSError as exc:
+        facts.fstab_error = f"cannot read /etc/fstab: {exc.strerror or exc}"
+    return facts
+
+
+AUDIT_RULE_FILES = ("/etc/audit/audit.rules",)
+AUDIT_RULES_DIR = "/etc/audit/rules.d"
+
+
+def collect_audit(host: Host, use_auditctl: bool = True) -> AuditFacts:
+    """Loaded rules from `auditctl -l` where it works; else the rule files auditd loads at boot."""
+    facts = AuditFacts(error=None)
+    auditctl = _find_binary(host, "auditctl") if use_auditctl else None
+    if auditctl and host.is_local_root:
+        try:
+            result = host.run([auditctl, "-l"], timeout=10)
+        except Exception as exc:
+            facts.notes.append(f"auditctl -l failed: {exc}")
+        else:
+            if result.returncode == 0:
+                facts.source = "auditctl -l"
+                facts.rules = [] if result.stdout.strip() == "No rules" else _rule_lines(result.stdout)
+                return facts
+            facts.notes.append(f"auditctl -l failed: {(result.stderr or result.stdout).strip()[:200]}")
+    elif not auditctl:
+        facts.notes.append("auditctl is not installed")
+
+    files = list(AUDIT_RULE_FILES)
+    try:
+        files += [f"{AUDIT_RULES_DIR}/{n}" for n in host.listdir(AUDIT_RULES_DIR) if n.endswith(".rules")]
+    except OSError:
+        pass
+    read, rules, problems = [], [], []
+    for path in files:
+        try:
+            rules += _rule_lines(host.read_text(path))
+            read.append(path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            problems.append(f"{path}: {exc.strerror or exc}")
+    if problems and not read:
+        facts.error = "cannot read the audit rules: " + "; ".join(facts.notes + problems)
+        return facts
+    facts.rules = rules
+    facts.source = ", ".join(read) if read else "no auditctl and no rule files"
+    facts.notes += problems
+    return facts
+
+
+def _rule_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def _find_binary(host: Host, name: str) -> str | None:
+    if host.is_local_root:
+        found = shutil.which(name, path=os.pathsep.join(["/sbin", "/usr/sbin", "/usr/bin", "/bin"]))
+        return found
+    return None
+
+
+def collect_docker_group(host: Host, name: str = "docker") -> GroupFacts:
+    facts = GroupFacts(error=None, name=name)
+    try:
+        groups = host.read_text("/etc/group")
+    except OSError as exc:
+        facts.error = f"cannot read /etc/group: {exc.strerror or exc}"
+        return facts
+    for line in groups.splitlines():
+        fields = line.split(":")
+        if len(fields) >= 4 and fields[0] == name and fields[2].isdigit():
+            facts.exists, facts.gid = True, int(fields[2])
+            facts.members = [m for m in fields[3].split(",") if m]
+    if facts.exists:
+        try:
+            for line in host.read_text("/etc/passwd").splitlines():
+                fields = line.split(":")
+                if len(fields) >= 4 and fields[3] == str(facts.gid):
+                    facts.primary_members.append(fields[0])
+        except OSError:
+            pass
+    return facts
+
+
+_CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
+
+
+STATUS_FIELDS = ("NoNewPrivs", "Seccomp", "Uid", "CapEff")
+
+
+def read_status(host: Host, pid: int) -> dict[str, str]:
+    status = {}
+    for line in host.read_proc(f"/proc/{pid}/status").splitlines():
+        key, _, value = line.partition(":")
+        if key in STATUS_FIELDS:
+            status[key] = " ".join(value.split())
+    return status
+
+
+def collect_container_processes(host: Host, containers: dict[str, int]) -> ProcessesFacts:
+    """Processes whose cgroup names one of the given containers (id -> main pid, 0 if stopped),
+    and what the kernel enforces on each container's main process."""
+    facts = ProcessesFacts(error=None)
+    wanted = set(containers)
+    if not wanted:
+        return facts
+    for container_id, pid in containers.items():
+        if pid:
+            try:
+                facts.init_status[container_id] = read_status(host, pid)
+            except OSError:
+                pass  # exited since it was inspected
+    try:
+        processes = host.processes()
+    except Exception as exc:
+        facts.error = f"cannot read the process table: {exc}"
+        return facts
+    for proc in processes:
+        try:
+            cgroup = host.read_proc(f"/proc/{proc.pid}/cgroup")
+        except OSError:
+            continue  # the process ended while we looked
+        for candidate in _CONTAINER_ID.findall(cgroup):
+            if candidate in wanted:
+                facts.items.append(ContainerProcess(pid=proc.pid, comm=proc.name, container_id=candidate))
+                break
+    return facts

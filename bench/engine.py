@@ -1,0 +1,100 @@
+"""Evaluate checks over facts and roll their results up into the profile's recommendations."""
+from __future__ import annotations
+
+import datetime
+from typing import Any, Iterable, Optional
+
+from bench import TOOL_NAME, __version__
+from bench.check import Check
+from bench.facts import Facts
+from bench.profile import Profile, Recommendation
+from bench.results import CheckResult, Item, RecommendationResult, Report
+from bench.status import Status, worst
+
+
+def run_check(check: Check, facts: Facts, params: Optional[dict[str, Any]] = None) -> CheckResult:
+    """One check, isolated: a missing fact is ERROR/SKIP with the reason, a crash is ERROR."""
+    for group in check.needs:
+        try:
+            probe = facts.group(group)
+        except KeyError:
+            return CheckResult(check.id, Status.ERROR, f"check {check.id} needs unknown facts {group!r}")
+        if probe.error:
+            return CheckResult(check.id, Status.ERROR, f"{group} facts not collected: {probe.error}")
+        if probe.skipped:
+            return CheckResult(check.id, Status.SKIP, probe.skipped)
+    try:
+        result = check.run(facts, {**check.params, **(params or {})})
+    except Exception as exc:
+        return CheckResult(check.id, Status.ERROR, f"check {check.id} crashed: {type(exc).__name__}: {exc}")
+    if not isinstance(result, CheckResult):
+        return CheckResult(check.id, Status.ERROR, f"check {check.id} returned {type(result).__name__}")
+    return result
+
+
+def needs_of(checks: Iterable[Check]) -> set[str]:
+    needed: set[str] = set()
+    for check in checks:
+        needed.update(check.needs)
+    return needed
+
+
+def _not_scored(status: Status) -> Status:
+    # A not-scored recommendation is advice: violating it warns, it does not fail.
+    return Status.WARN if status == Status.FAIL else status
+
+
+def combine(rec: Recommendation, results: list[CheckResult]) -> RecommendationResult:
+    status = worst(r.status for r in results)
+    items: list[Item] = [item for r in results for item in r.items]
+    if len(results) == 1:
+        details = results[0].details
+    else:
+        details = "; ".join(f"{r.check}: {r.details}" for r in results if r.details)
+    if not rec.scored:
+        status = _not_scored(status)
+        items = [Item(i.resource, _not_scored(i.status), i.detail) for i in items]
+    return RecommendationResult(
+        id=rec.id, section=rec.section, title=rec.title, scored=rec.scored, level=rec.level, status=status,
+        details=details, remediation=rec.remediation, checks=list(rec.checks), items=items,
+        automation=rec.automation)
+
+
+def evaluate(profile: Profile, recommendations: list[Recommendation], checks: dict[str, Check],
+             facts: Facts, extra_checks: Iterable[Check] = (),
+             params: Optional[dict[str, dict[str, Any]]] = None) -> list[RecommendationResult]:
+    cache: dict[str, CheckResult] = {}
+    params = params or {}
+
+    def result_of(check_id: str) -> CheckResult:
+        if check_id not in cache:
+            check = checks.get(check_id)
+            cache[check_id] = (run_check(check, facts, params.get(check_id)) if check is not None else
+                               CheckResult(check_id, Status.ERROR, f"no check named {check_id!r} is loaded"))
+        return cache[check_id]
+
+    results = [combine(rec, [result_of(c) for c in rec.checks]) for rec in recommendations]
+    for check in extra_checks:
+        rec = Recommendation(id=check.id, section="custom", title=check.title, scored=True, level=1,
+                             checks=(check.id,), remediation="", automation="automated")
+        results.append(combine(rec, [result_of(check.id)]))
+    return results
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def build_report(profile: Profile, results: list[RecommendationResult], facts: Facts, started_at: str,
+                 facts_source: str = "live", notes: Optional[list[str]] = None) -> Report:
+    sections = dict(profile.sections)
+    if any(r.section == "custom" for r in results):
+        sections["custom"] = "Checks outside the profile"
+    version = facts.engine.version.get("Version") if facts.engine.version else None
+    hostname = facts.host.hostname or (facts.engine.info.get("Name") if facts.engine.info else "") or "unknown"
+    all_notes = list(notes or [])
+    all_notes += facts.containers.notes
+    return Report(
+        tool_name=TOOL_NAME, tool_version=__version__, profile_id=profile.id, profile_title=profile.title,
+        hostname=hostname, docker_version=version, started_at=started_at, finished_at=now(),
+        results=results, sections=sections, notes=all_notes, facts_source=facts_source)

@@ -1,0 +1,260 @@
+"""Facts: everything the audit knows about a host, as plain data with a JSON round-trip.
+
+Collectors (bench/collect/) fill these in; checks only read them. Every group carries `error` (the
+fact could not be collected: checks that need it are ERROR) and `skipped` (the fact does not apply
+here, e.g. host files of a remote engine: checks that need it are SKIP). A group starts out as
+"not collected", so a check can never pass on a fact nobody looked at.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from bench.serde import DataError, from_data, to_data
+
+SCHEMA_VERSION = 1
+NOT_COLLECTED = "not collected in this run"
+
+
+class FactsError(ValueError):
+    """A facts file cannot be used: unreadable, not JSON, wrong shape or unknown schema version."""
+
+
+@dataclass
+class Probe:
+    error: Optional[str] = NOT_COLLECTED
+    skipped: Optional[str] = None
+
+    def unavailable(self) -> Optional[str]:
+        return self.error or self.skipped
+
+
+@dataclass
+class HostFacts(Probe):
+    hostname: str = ""
+    kernel_release: Optional[str] = None
+    os_name: Optional[str] = None
+    root: str = "/"
+    auditor_uid: Optional[int] = None
+    # Only the variables that checks read (e.g. DOCKER_CONTENT_TRUST); never the whole environment.
+    environment: dict[str, str] = field(default_factory=dict)
+    # Listening sockets, "tcp 0.0.0.0:22 sshd", as evidence for a human (CIS 1.4).
+    listening: list[str] = field(default_factory=list)
+    listening_error: Optional[str] = None
+
+
+@dataclass
+class DaemonFacts(Probe):
+    """The dockerd that serves the API socket the audit talks to, and the daemon.json it reads."""
+
+    pid: Optional[int] = None
+    exe: Optional[str] = None
+    argv: list[str] = field(default_factory=list)
+    uid: Optional[int] = None
+    found_by: str = ""
+    other_daemons: list[int] = field(default_factory=list)
+    config_file: Optional[str] = None
+    config_file_source: str = ""
+    config_text: Optional[str] = None     # None: no such file (dockerd then runs on flags alone)
+    config_error: Optional[str] = None    # the file exists but could not be read
+    rootless: bool = False
+
+
+@dataclass
+class EngineFacts(Probe):
+    endpoint: str = ""
+    local: bool = True
+    version: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FileFacts:
+    path: str
+    exists: bool = False
+    kind: Optional[str] = None            # file, dir, socket, fifo, char, block, symlink (dangling)
+    mode: Optional[int] = None            # permission bits only (0o7777)
+    uid: Optional[int] = None
+    gid: Optional[int] = None
+    owner: Optional[str] = None
+    group: Optional[str] = None
+    link: Optional[str] = None            # where the path points, when it is a symlink
+    resolved: Optional[str] = None        # the file that was judged, when it differs from path
+    content: Optional[str] = None         # only for files a check reads
+    error: Optional[str] = None
+
+
+@dataclass
+class FilesFacts(Probe):
+    files: dict[str, FileFacts] = field(default_factory=dict)
+    # role -> paths found on this host: "docker.service" -> ["/lib/systemd/system/docker.service"].
+    locations: dict[str, list[str]] = field(default_factory=dict)
+    # role -> why it has no paths or how they were found, for a human.
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ContainerFacts:
+    id: str
+    name: str
+    inspect: dict[str, Any] = field(default_factory=dict)
+    error: Optional[str] = None
+
+
+@dataclass
+class ContainersFacts(Probe):
+    scope: str = "running"                # running | all
+    items: list[ContainerFacts] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImagesFacts(Probe):
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class MountEntry:
+    source: str
+    target: str
+    fstype: str
+    options: str = ""
+    propagation: str = ""
+    root: str = "/"           # the directory of the filesystem mounted here ("/" unless a bind mount)
+    device: str = ""          # major:minor
+
+
+@dataclass
+class FstabEntry:
+    spec: str
+    file: str
+    vfstype: str
+    options: str = ""
+
+
+@dataclass
+class MountsFacts(Probe):
+    source: str = ""          # whose mount namespace: "/proc/<dockerd pid>/mountinfo", ...
+    mounts: list[MountEntry] = field(default_factory=list)
+    fstab: list[FstabEntry] = field(default_factory=list)
+    fstab_error: Optional[str] = None
+
+
+@dataclass
+class AuditFacts(Probe):
+    source: str = ""                      # "auditctl -l" or the rule files read
+    rules: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GroupFacts(Probe):
+    name: str = "docker"
+    exists: bool = False
+    gid: Optional[int] = None
+    members: list[str] = field(default_factory=list)
+    primary_members: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ContainerProcess:
+    pid: int
+    comm: str
+    container_id: str
+
+
+@dataclass
+class ProcessesFacts(Probe):
+    """Processes that run inside containers, found through the host's /proc."""
+
+    items: list[ContainerProcess] = field(default_factory=list)
+    # container id -> fields of its main process's /proc/<pid>/status that the kernel enforces:
+    # NoNewPrivs, Seccomp, Uid, CapEff.
+    init_status: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class ExecRecord:
+    """One `docker exec`: only the container and the flags the benchmark asks about, never the command."""
+
+    container: str
+    privileged: bool = False
+    user: str = ""
+    origin: str = ""          # "audit log <path>" or "exec session <id> (still tracked by the daemon)"
+    time: str = ""
+
+
+@dataclass
+class ExecsFacts(Probe):
+    """`docker exec` history: the audit log, and exec sessions the daemon still tracks."""
+
+    audit_log: Optional[str] = None       # path searched; None when there is none to search
+    audit_log_note: str = ""
+    records: list[ExecRecord] = field(default_factory=list)
+
+
+@dataclass
+class Facts:
+    schema_version: int = SCHEMA_VERSION
+    tool_version: str = ""
+    collected_at: str = ""
+    host: HostFacts = field(default_factory=HostFacts)
+    daemon: DaemonFacts = field(default_factory=DaemonFacts)
+    engine: EngineFacts = field(default_factory=EngineFacts)
+    files: FilesFacts = field(default_factory=FilesFacts)
+    containers: ContainersFacts = field(default_factory=ContainersFacts)
+    images: ImagesFacts = field(default_factory=ImagesFacts)
+    mounts: MountsFacts = field(default_factory=MountsFacts)
+    audit: AuditFacts = field(default_factory=AuditFacts)
+    docker_group: GroupFacts = field(default_factory=GroupFacts)
+    processes: ProcessesFacts = field(default_factory=ProcessesFacts)
+    execs: ExecsFacts = field(default_factory=ExecsFacts)
+
+    def __post_init__(self) -> None:
+        # Views derived from the raw facts (the effective daemon configuration, ...), computed once.
+        self.derived: dict[str, Any] = {}
+
+    def group(self, name: str) -> Probe:
+        value = getattr(self, name, None)
+        if not isinstance(value, Probe):
+            raise KeyError(f"no fact group named {name!r}")
+        return value
+
+
+FACT_GROUPS = ("host", "daemon", "engine", "files", "containers", "images", "mounts", "audit",
+               "docker_group", "processes", "execs")
+
+
+def facts_to_json(facts: Facts) -> str:
+    return json.dumps(to_data(facts), indent=1, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def facts_from_data(data: Any) -> Facts:
+    if not isinstance(data, dict):
+        raise FactsError("a facts file holds a JSON object at the top level")
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise FactsError("not a facts file: no integer schema_version")
+    if version > SCHEMA_VERSION:
+        raise FactsError(f"facts schema version {version} is newer than this auditor reads "
+                         f"({SCHEMA_VERSION}); upgrade docker-cis-bench")
+    if version < 1:
+        raise FactsError(f"facts schema version {version} is not supported")
+    try:
+        return from_data(Facts, data)
+    except DataError as exc:
+        raise FactsError(f"facts do not fit schema version {version}: {exc}") from None
+    except RecursionError:
+        raise FactsError("facts are nested too deeply") from None
+
+
+def facts_from_json(text: str) -> Facts:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError on bytes
+        raise FactsError(f"not valid JSON ({exc})") from None
+    except RecursionError:
+        raise FactsError("JSON nested too deeply") from None
+    return facts_from_data(data)

@@ -1,0 +1,251 @@
+"""The one narrow seam between collectors and the host: files, the process table, commands.
+
+Everything the collectors learn about the host (the Engine API aside) goes through a Host. It is
+read-only by construction: there is no method that writes. `root` lets the auditor read a host
+mounted elsewhere (e.g. `-v /:/host:ro`); paths given to and returned by a Host are always host
+paths ("/etc/docker"), never the prefixed ones.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import stat
+import subprocess
+from dataclasses import dataclass
+from typing import Optional
+
+MAX_READ = 4 * 1024 * 1024
+MAX_SYMLINKS = 40
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    pid: int
+    name: str
+    cmdline: list[str]
+    exe: Optional[str] = None
+    uid: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Host:
+    def __init__(self, root: str = "/", environ: Optional[dict[str, str]] = None):
+        self.root = os.path.abspath(root)
+        self.environ = dict(os.environ if environ is None else environ)
+        self._users: Optional[dict[int, str]] = None
+        self._groups: Optional[dict[int, str]] = None
+
+    @property
+    def is_local_root(self) -> bool:
+        return self.root == "/"
+
+    # -- paths -------------------------------------------------------------------------------
+    def real(self, path: str) -> str:
+        """The path on this machine for a host path."""
+        if self.is_local_root:
+            return path
+        return os.path.join(self.root, path.lstrip("/"))
+
+    def resolve(self, path: str) -> str:
+        """Follow symlinks inside the host root, as the host would. OSError(ELOOP) on loops."""
+        parts = [p for p in path.split("/") if p]
+        resolved: list[str] = []
+        hops = 0
+        while parts:
+            part = parts.pop(0)
+            if part == ".":
+                continue
+            if part == "..":
+                if resolved:
+                    resolved.pop()
+                continue
+            candidate = "/" + "/".join(resolved + [part])
+            try:
+                st = os.lstat(self.real(candidate))
+            except FileNotFoundError:
+                return "/" + "/".join(resolved + [part] + parts)
+            if stat.S_ISLNK(st.st_mode):
+                hops += 1
+                if hops > MAX_SYMLINKS:
+                    raise OSError(errno.ELOOP, "too many levels of symbolic links", path)
+                target = os.readlink(self.real(candidate))
+                if target.startswith("/"):
+                    resolved = []
+                parts = [p for p in target.split("/") if p] + parts
+                continue
+            resolved.append(part)
+        return "/" + "/".join(resolved)
+
+    # -- files ---------------------------------------------------------------------------------
+    def lstat(self, path: str) -> os.stat_result:
+        return os.lstat(self.real(path))
+
+    def readlink(self, path: str) -> str:
+        return os.readlink(self.real(path))
+
+    def listdir(self, path: str) -> list[str]:
+        return sorted(os.listdir(self.real(path)))
+
+    def read_text(self, path: str, limit: int = MAX_READ) -> str:
+        """Read a regular file. Never opens FIFOs or devices (that could hang or have effects)."""
+        real = self.real(self.resolve(path))
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0)
+        fd = os.open(real, flags)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise OSError(errno.EINVAL, "not a regular file", path)
+            chunks = []
+            remaining = limit
+            while remaining > 0:
+                chunk = os.read(fd, min(65536, remaining))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                remaining -= len(chunk)
+        finally:
+            os.close(fd)
+        return b"".join(chunks).decode("utf-8", errors="replace")
+
+    def read_proc(self, path: str, limit: int = 65536) -> str:
+        """Read a /proc file (not a regular file as far as stat is concerned)."""
+        with open(self.real(path), "rb") as handle:
+            return handle.read(limit).decode("utf-8", errors="replace")
+
+    def is_dir(self, path: str) -> bool:
+        try:
+            return stat.S_ISDIR(os.stat(self.real(self.resolve(path))).st_mode)
+        except OSError:
+            return False
+
+    # -- users and groups ----------------------------------------------------------------------
+    def user_name(self, uid: int) -> Optional[str]:
+        if self._users is None:
+            self._users = {int(f[2]): f[0] for f in self._colon_file("/etc/passwd", 3)}
+        name = self._users.get(uid)
+        if name is None and self.is_local_root:
+            name = _nss_user(uid)
+        return name
+
+    def group_name(self, gid: int) -> Optional[str]:
+        if self._groups is None:
+            self._groups = {int(f[2]): f[0] for f in self._colon_file("/etc/group", 3)}
+        name = self._groups.get(gid)
+        if name is None and self.is_local_root:
+            name = _nss_group(gid)
+        return name
+
+    def _colon_file(self, path: str, min_fields: int) -> list[list[str]]:
+        try:
+            text = self.read_text(path)
+        except OSError:
+            return []
+        rows = []
+        for line in text.splitlines():
+            fields = line.split(":")
+            if len(fields) >= min_fields and fields[2].isdigit():
+                rows.append(fields)
+        return rows
+
+    # -- processes -----------------------------------------------------------------------------
+    def processes(self) -> list[ProcessInfo]:
+        import psutil
+
+        procs = []
+        with _procfs(self):
+            for proc in psutil.process_iter(["pid", "name", "cmdline", "exe", "uids"]):
+                data = proc.info
+                uids = data.get("uids")
+                procs.append(ProcessInfo(
+                    pid=data["pid"], name=data.get("name") or "", cmdline=list(data.get("cmdline") or []),
+                    exe=data.get("exe") or None, uid=uids.real if uids else None))
+        return procs
+
+    def unix_listeners(self, pid: int) -> list[str]:
+        """Paths of the unix sockets a process has open (needs permission to read its fds)."""
+        import psutil
+
+        with _procfs(self):
+            proc = psutil.Process(pid)
+            getter = getattr(proc, "net_connections", None) or proc.connections
+            return sorted({c.laddr for c in getter(kind="unix") if isinstance(c.laddr, str) and c.laddr})
+
+    def listening_sockets(self) -> list[tuple[str, str, Optional[int]]]:
+        """(protocol, local address, pid) of listening TCP and bound UDP sockets."""
+        import psutil
+
+        found = []
+        with _procfs(self):
+            for conn in psutil.net_connections(kind="inet"):
+                tcp = conn.type == socket.SOCK_STREAM
+                if tcp and conn.status != psutil.CONN_LISTEN:
+                    continue
+                if not tcp and conn.raddr:
+                    continue
+                family = "6" if conn.family == socket.AF_INET6 else ""
+                address = f"[{conn.laddr.ip}]:{conn.laddr.port}" if family else f"{conn.laddr.ip}:{conn.laddr.port}"
+                found.append((("tcp" if tcp else "udp") + family, address, conn.pid))
+        return sorted(set(found), key=lambda f: (f[0], f[1]))
+
+    # -- commands ------------------------------------------------------------------------------
+    def run(self, argv: list[str], timeout: float = 10.0) -> CommandResult:
+        """Run a read-only query command: an argv list, never a shell."""
+        if not isinstance(argv, list) or not argv:
+            raise ValueError("commands are argv lists")
+        completed = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
+                                   check=False, shell=False)
+        return CommandResult(completed.returncode, completed.stdout.decode("utf-8", "replace"),
+                             completed.stderr.decode("utf-8", "replace"))
+
+    def kernel_release(self) -> str:
+        if self.is_local_root:
+            return os.uname().release
+        return self.read_proc("/proc/sys/kernel/osrelease").strip()
+
+    def hostname(self) -> str:
+        if self.is_local_root:
+            return os.uname().nodename
+        return self.read_proc("/proc/sys/kernel/hostname").strip()
+
+
+class _procfs:
+    """psutil reads /proc through a module-wide path; point it at the host root while we look."""
+
+    def __init__(self, host: Host):
+        self.path = host.real("/proc")
+
+    def __enter__(self) -> None:
+        import psutil
+
+        self.saved = psutil.PROCFS_PATH
+        psutil.PROCFS_PATH = self.path
+
+    def __exit__(self, *exc: object) -> None:
+        import psutil
+
+        psutil.PROCFS_PATH = self.saved
+
+
+def _nss_user(uid: int) -> Optional[str]:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return None
+
+
+def _nss_group(gid: int) -> Optional[str]:
+    import grp
+
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return None

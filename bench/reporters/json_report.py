@@ -1,0 +1,59 @@
+"""The JSON report. Its shape is versioned (REPORT_SCHEMA_VERSION) and described by
+report-schema.json beside this module; README.md documents it for humans."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bench.results import RecommendationResult, Report
+from bench.sanitize import json_text
+
+REPORT_SCHEMA_VERSION = 1
+
+
+def result_data(result: RecommendationResult) -> dict[str, Any]:
+    return {
+        "id": result.id,
+        "section": result.section,
+        "title": result.title,
+        "scored": result.scored,
+        "level": result.level,
+        "automation": result.automation,
+        "status": result.status.value,
+        "details": result.details,
+        "remediation": result.remediation,
+        "checks": list(result.checks),
+        "items": [{"resource": i.resource, "status": i.status.value, "detail": i.detail} for i in result.items],
+    }
+
+
+def report_data(report: Report) -> dict[str, Any]:
+    passed, judged = report.score()
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "tool": {"name": report.tool_name, "version": report.tool_version},
+        "profile": {"id": report.profile_id, "title": report.profile_title},
+        "host": {"hostname": report.hostname, "docker_version": report.docker_version},
+        "started_at": report.started_at,
+        "finished_at": report.finished_at,
+        "facts_source": report.facts_source,
+        "sections": dict(report.sections),
+        "summary": report.summary(),
+        "score": {"passed": passed, "judged": judged},
+        "notes": list(report.notes),
+        "results": [result_data(r) for r in report.results],
+    }
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return json_text(value)
+    if isinstance(value, dict):
+        return {json_text(str(k)): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def render_json(report: Report, **_: Any) -> str:
+    return json.dumps(_scrub(report_data(report)), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,76 @@
+"""The human report: a table per section, offending resources under their recommendation, totals
+and a score. Host-controlled text is made printable before the tool adds its own colours."""
+from __future__ import annotations
+
+from typing import Any
+
+from tabulate import tabulate
+
+from bench.results import RecommendationResult, Report
+from bench.sanitize import printable
+from bench.status import Status
+
+COLOURS = {Status.PASS: "32", Status.FAIL: "31", Status.WARN: "33", Status.INFO: "36", Status.SKIP: "90",
+           Status.ERROR: "35"}
+MAX_ITEMS = 25
+TITLE_WIDTH = 60
+DETAIL_WIDTH = 90
+
+
+def _paint(status: Status, colour: bool) -> str:
+    return f"\x1b[{COLOURS[status]}m{status.value}\x1b[0m" if colour else status.value
+
+
+def _clip(text: str, width: int) -> str:
+    text = printable(text)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _rows(result: RecommendationResult, colour: bool, remediation: bool, wide: bool) -> list[list[str]]:
+    title_width, detail_width = (10_000, 10_000) if wide else (TITLE_WIDTH, DETAIL_WIDTH)
+    flagged = [i for i in result.items if i.status != Status.PASS]
+    details = result.details
+    rows = [[result.id, _paint(result.status, colour), _clip(result.title, title_width), _clip(details, detail_width)]]
+    if len(flagged) > 1 or (flagged and len(result.items) > 1):
+        for item in flagged[:MAX_ITEMS]:
+            rows.append(["", _paint(item.status, colour), _clip("  " + item.resource, title_width),
+                         _clip(item.detail, detail_width)])
+        if len(flagged) > MAX_ITEMS:
+            rows.append(["", "", f"  ... and {len(flagged) - MAX_ITEMS} more", "(all of them are in --format json)"])
+    if remediation and result.status in (Status.FAIL, Status.WARN) and result.remediation:
+        rows.append(["", "", "  remediation:", _clip(result.remediation, 10_000 if wide else 200)])
+    return rows
+
+
+def render_text(report: Report, *, colour: bool = False, remediation: bool = False, quiet: bool = False,
+                wide: bool = False, **_: Any) -> str:
+    summary = report.summary()
+    passed, judged = report.score()
+    percent = f" ({100 * passed // judged}%)" if judged else ""
+    totals = "  ".join(f"{_paint(s, colour)} {summary[s.value]}" for s in Status)
+    score_line = f"Score: {passed} of {judged} judged scored recommendations pass{percent}"
+    if quiet:
+        return f"{printable(report.hostname)}: {totals}; {score_line}\n"
+
+    out = [f"{report.tool_name} {report.tool_version}  {report.profile_title}",
+           f"Host {printable(report.hostname)}, Docker {printable(report.docker_version or 'unknown')}, "
+           f"started {report.started_at}" + ("" if report.facts_source == "live" else f", from {printable(report.facts_source)}"),
+           ""]
+    for section, title in report.sections.items():
+        results = [r for r in report.results if r.section == section]
+        if not results:
+            continue
+        rows: list[list[str]] = []
+        for result in results:
+            rows += _rows(result, colour, remediation, wide)
+        out.append(f"[{section}] {title}")
+        out.append(tabulate(rows, headers=["ID", "Status", "Recommendation", "Details"], tablefmt="simple",
+                            disable_numparse=True))
+        out.append("")
+    out.append(f"Totals: {totals}  ({len(report.results)} recommendations)")
+    out.append(score_line)
+    if report.notes:
+        out.append("")
+        out.append("Notes:")
+        out += [f"  - {printable(note)}" for note in report.notes]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,119 @@
+"""What checks return and what the report is made of."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from bench.status import Status, worst
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A verdict with its reason, before it is attached to a check or a resource."""
+
+    status: Status
+    detail: str = ""
+
+
+def passed(detail: str = "") -> Outcome:
+    return Outcome(Status.PASS, detail)
+
+
+def failed(detail: str) -> Outcome:
+    return Outcome(Status.FAIL, detail)
+
+
+def warned(detail: str) -> Outcome:
+    return Outcome(Status.WARN, detail)
+
+
+def info(detail: str) -> Outcome:
+    return Outcome(Status.INFO, detail)
+
+
+def skipped(reason: str) -> Outcome:
+    return Outcome(Status.SKIP, reason)
+
+
+def errored(reason: str) -> Outcome:
+    return Outcome(Status.ERROR, reason)
+
+
+@dataclass(frozen=True)
+class Item:
+    """A per-resource finding: one container, file, image or daemon setting."""
+
+    resource: str
+    status: Status
+    detail: str = ""
+
+
+@dataclass
+class CheckResult:
+    check: str
+    status: Status
+    details: str = ""
+    items: list[Item] = field(default_factory=list)
+
+
+def rollup(check: str, items: list[Item], *, none: Outcome, summary: Optional[str] = None) -> CheckResult:
+    """One result from per-resource items: the worst item wins; `none` says what no items mean."""
+    if not items:
+        return CheckResult(check, none.status, none.detail, [])
+    status = worst(item.status for item in items)
+    if summary is None:
+        summary = _summarise(items, status)
+    return CheckResult(check, status, summary, list(items))
+
+
+def _summarise(items: list[Item], status: Status) -> str:
+    if len(items) == 1:
+        item = items[0]
+        return f"{item.resource}: {item.detail}" if item.detail else item.resource
+    hits = [item for item in items if item.status == status]
+    noun = "resource" if len(items) == 1 else "resources"
+    if status == Status.PASS:
+        return f"all {len(items)} {noun} compliant"
+    return f"{len(hits)} of {len(items)} {noun} {status.value}"
+
+
+@dataclass
+class RecommendationResult:
+    id: str
+    section: str
+    title: str
+    scored: bool
+    level: int
+    status: Status
+    details: str
+    remediation: str
+    checks: list[str]
+    items: list[Item] = field(default_factory=list)
+    automation: str = "automated"
+
+
+@dataclass
+class Report:
+    tool_name: str
+    tool_version: str
+    profile_id: str
+    profile_title: str
+    hostname: str
+    docker_version: Optional[str]
+    started_at: str
+    finished_at: str
+    results: list[RecommendationResult]
+    sections: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+    facts_source: str = "live"
+
+    def summary(self) -> dict[str, int]:
+        counts = {status.value: 0 for status in Status}
+        for result in self.results:
+            counts[result.status.value] += 1
+        return counts
+
+    def score(self) -> tuple[int, int]:
+        """Scored recommendations that pass, out of those that were judged (PASS or FAIL or ERROR)."""
+        judged = [r for r in self.results if r.scored and r.status in (Status.PASS, Status.FAIL, Status.ERROR)]
+        return sum(1 for r in judged if r.status == Status.PASS), len(judged)

@@ -1,0 +1,36 @@
+"""The six verdicts and how they combine."""
+from __future__ import annotations
+
+import enum
+from typing import Iterable
+
+
+class Status(str, enum.Enum):
+    PASS = "PASS"    # compliant
+    FAIL = "FAIL"    # a scored recommendation is violated
+    WARN = "WARN"    # a not-scored recommendation is violated, or a heuristic finding
+    INFO = "INFO"    # manual recommendation: evidence for a human
+    SKIP = "SKIP"    # not applicable here, with the reason
+    ERROR = "ERROR"  # a needed fact could not be collected, with the reason
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# Worst first. A violation outranks an error: one failing container fails the recommendation even
+# when another could not be inspected. An error outranks everything else, because a recommendation
+# with an unknown part must never read PASS.
+SEVERITY = (Status.FAIL, Status.ERROR, Status.WARN, Status.INFO, Status.PASS, Status.SKIP)
+_RANK = {status: rank for rank, status in enumerate(SEVERITY)}
+
+
+def worst(statuses: Iterable[Status], empty: Status = Status.SKIP) -> Status:
+    ranked = sorted(statuses, key=_RANK.__getitem__)
+    return ranked[0] if ranked else empty
+
+
+def parse_status(text: str) -> Status:
+    try:
+        return Status(text.upper())
+    except ValueError:
+        raise ValueError(f"unknown status {text!r}; expected one of {', '.join(s.value for s in Status)}") from None

@@ -1,0 +1,37 @@
+"""File checks with logic: the API socket's owner depends on how the daemon was configured."""
+from __future__ import annotations
+
+from bench.check import Item, Status, check, skipped
+from bench.daemon_config import config_of
+from bench.results import rollup
+
+
+@check("file-docker-sock-owner", title="The API socket is owned by root and the docker group",
+       needs=("files", "daemon", "docker_group"))
+def docker_sock_owner(facts):
+    files = facts.files
+    if "api-socket" not in files.locations:
+        return skipped(files.notes.get("api-socket", "the API socket is not known"))
+    config = config_of(facts)
+    group = str(config.value("group") or "docker") if not config.error else "docker"
+    rootless = facts.daemon.rootless
+    items = []
+    for path in files.locations["api-socket"]:
+        file = files.files.get(path)
+        if file is None or file.error:
+            items.append(Item(path, Status.ERROR, file.error if file else "not examined"))
+            continue
+        if not file.exists:
+            continue
+        owner, grp = file.owner or str(file.uid), file.group or str(file.gid)
+        shown = f"owner {owner}:{grp}"
+        if rootless:
+            ok = file.uid == facts.daemon.uid
+            expected = f"the rootless daemon's user (uid {facts.daemon.uid})"
+        else:
+            # Without a docker group dockerd makes the socket root:root: stricter still.
+            ok = file.uid == 0 and (grp == group or (file.gid == 0 and not facts.docker_group.exists))
+            expected = f"root:{group}"
+        items.append(Item(path, Status.PASS if ok else Status.FAIL, shown if ok else f"{shown}, expected {expected}"))
+    return rollup("file-docker-sock-owner", items, none=skipped("no API socket exists on this host"))
+

@@ -1,0 +1,49 @@
+"""Security operations (CIS section 6): organisational practice, with the evidence this host shows."""
+from __future__ import annotations
+
+from bench.check import check, info, warned
+
+SPRAWL_STOPPED = 25
+MONITORING_HINTS = ("cadvisor", "prometheus", "node-exporter", "datadog", "telegraf", "zabbix", "netdata",
+                    "newrelic", "dynatrace", "grafana-agent", "otel", "elastic-agent", "sysdig", "falco")
+
+
+@check("manual-security-audits", title="The host and containers are audited regularly (evidence)", needs=("host",))
+def security_audits(facts):
+    return info(f"this audit ran at {facts.collected_at or 'an unknown time'} on {facts.host.hostname or 'this host'}; "
+                "confirm audits run on a schedule (e.g. from cron with --baseline) and findings are followed up")
+
+
+@check("manual-container-monitoring", title="Container usage and performance are monitored (evidence)",
+       needs=("containers",))
+def container_monitoring(facts):
+    found = sorted({c.name for c in facts.containers.items
+                    if any(h in (str(c.inspect.get("Config", {}).get("Image", "")) + c.name).lower() for h in MONITORING_HINTS)})
+    hint = f"containers that look like monitoring agents: {', '.join(found)}" if found else "no monitoring agent container seen"
+    return info(f"{len(facts.containers.items)} containers examined; {hint}. Confirm usage, performance and "
+                "metering are monitored.")
+
+
+@check("manual-container-backup", title="Container data is backed up (evidence)", needs=("containers",))
+def container_backup(facts):
+    volumes, binds = set(), set()
+    for c in facts.containers.items:
+        for mount in c.inspect.get("Mounts") or []:
+            if mount.get("Type") == "volume":
+                volumes.add(str(mount.get("Name") or mount.get("Source")))
+            elif mount.get("Type") == "bind":
+                binds.add(str(mount.get("Source")))
+    return info(f"{len(volumes)} named volumes and {len(binds)} bind-mounted host paths hold container data; "
+                "confirm they are backed up and that a restore has been tried")
+
+
+@check("containers-sprawl", title="Stopped containers are kept in check", needs=("engine",))
+def containers_sprawl(facts):
+    data = facts.engine.info
+    total = int(data.get("Containers") or 0)
+    running = int(data.get("ContainersRunning") or 0)
+    stopped = total - running
+    text = f"{total} containers: {running} running, {stopped} not running"
+    if stopped > SPRAWL_STOPPED:
+        return warned(f"{text}: more than {SPRAWL_STOPPED} containers are not running; remove those no longer needed")
+    return info(text)
