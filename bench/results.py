@@ -70,11 +70,12 @@ def _summarise(items: list[Item], status: Status) -> str:
     if len(items) == 1:
         item = items[0]
         return f"{item.resource}: {item.detail}" if item.detail else item.resource
+    if len({(i.status, i.detail) for i in items}) == 1:
+        return f"{items[0].detail} (all {len(items)})"
     hits = [item for item in items if item.status == status]
-    noun = "resource" if len(items) == 1 else "resources"
     if status == Status.PASS:
-        return f"all {len(items)} {noun} compliant"
-    return f"{len(hits)} of {len(items)} {noun} {status.value}"
+        return f"all {len(items)} compliant"
+    return f"{len(hits)} of {len(items)}: {status.value}"
 
 
 @dataclass

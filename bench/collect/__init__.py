@@ -16,6 +16,8 @@ from bench.hostio import Host
 _PREREQUISITES = {
     "daemon": ("engine",),
     "files": ("daemon", "engine"),
+    "containers": ("engine",),
+    "images": ("engine",),
     "processes": ("containers",),
     "execs": ("containers",),
     "mounts": ("daemon",),
@@ -32,7 +34,8 @@ class CollectOptions:
 
 
 def expand_needs(needs: Iterable[str]) -> set[str]:
-    wanted = set(needs)
+    # The host's name and the engine's version head every report.
+    wanted = set(needs) | {"host", "engine"}
     pending = list(wanted)
     while pending:
         for before in _PREREQUISITES.get(pending.pop(), ()):

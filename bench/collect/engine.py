@@ -157,7 +157,7 @@ def collect_containers(session: EngineSession, progress: Optional[Callable[[int,
     else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inspect") as pool:
             results = list(pool.map(inspect, wanted))
-    facts.items = [r for r in results if r is not None]
+    facts.items = sorted((r for r in results if r is not None), key=lambda c: (c.name, c.id))
     return facts
 
 

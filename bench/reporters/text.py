@@ -29,9 +29,14 @@ def _clip(text: str, width: int) -> str:
 def _rows(result: RecommendationResult, colour: bool, remediation: bool, wide: bool) -> list[list[str]]:
     title_width, detail_width = (10_000, 10_000) if wide else (TITLE_WIDTH, DETAIL_WIDTH)
     flagged = [i for i in result.items if i.status != Status.PASS]
-    details = result.details
-    rows = [[result.id, _paint(result.status, colour), _clip(result.title, title_width), _clip(details, detail_width)]]
-    if len(flagged) > 1 or (flagged and len(result.items) > 1):
+    uniform = len({(i.status, i.detail) for i in result.items}) <= 1  # the summary already says it all
+    rows = [[result.id, _paint(result.status, colour), _clip(result.title, title_width),
+             _clip(result.details, detail_width)]]
+    if flagged and len(result.items) > 1 and uniform:
+        if flagged[0].status != Status.SKIP:
+            names = ", ".join(printable(i.resource) for i in flagged)
+            rows.append(["", _paint(flagged[0].status, colour), _clip("  " + names, title_width + detail_width), ""])
+    elif flagged and len(result.items) > 1:
         for item in flagged[:MAX_ITEMS]:
             rows.append(["", _paint(item.status, colour), _clip("  " + item.resource, title_width),
                          _clip(item.detail, detail_width)])
