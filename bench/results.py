@@ -75,7 +75,8 @@ def _summarise(items: list[Item], status: Status) -> str:
     hits = [item for item in items if item.status == status]
     if status == Status.PASS:
         return f"all {len(items)} compliant"
-    return f"{len(hits)} of {len(items)}: {status.value}"
+    names = ", ".join(item.resource for item in hits[:10]) + (f" and {len(hits) - 10} more" if len(hits) > 10 else "")
+    return f"{len(hits)} of {len(items)} {status.value}: {names}"
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -100,12 +101,17 @@ class Dockerd:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"dockerd exited with {self.process.returncode}:\n{self.log_tail()}")
+                # Read the log before stop() removes the directory it is in; stop() also removes
+                # the bridge made above.
+                message = f"dockerd exited with {self.process.returncode}:\n{self.log_tail()}"
+                self.stop()
+                raise RuntimeError(message)
             if self.socket.exists() and self.docker("version", check=False).returncode == 0:
                 return self
             time.sleep(0.2)
+        message = f"dockerd did not answer within {timeout}s:\n{self.log_tail()}"
         self.stop()
-        raise RuntimeError(f"dockerd did not answer within {timeout}s:\n{self.log_tail()}")
+        raise RuntimeError(message)
 
     def _make_bridge(self) -> None:
         # A /24 in 10.200-254.x.0 picked from the tag; collisions only matter between our own bridges.
@@ -114,8 +120,27 @@ class Dockerd:
         subprocess.run(["ip", "link", "add", "name", self.bridge_name, "type", "bridge"], check=True)
         self.cleanups.append(lambda: subprocess.run(["ip", "link", "del", self.bridge_name], check=False,
                                                     capture_output=True))
+        self.bridge_subnet = f"10.{octet}.{third}.0/24"
+        # dockerd leaves its iptables rules for the bridge behind when it stops: remove them
+        # (cleanups run in reverse, so this runs before the bridge is deleted).
+        self.cleanups.append(self._remove_iptables_rules)
         subprocess.run(["ip", "addr", "add", f"10.{octet}.{third}.1/24", "dev", self.bridge_name], check=True)
         subprocess.run(["ip", "link", "set", self.bridge_name, "up"], check=True)
+
+    def _remove_iptables_rules(self) -> None:
+        """Delete the rules that name this daemon's bridge or subnet (and no others)."""
+        if not shutil.which("iptables") or not self.bridge_name:
+            return
+        for table in ("filter", "nat"):
+            listed = subprocess.run(["iptables", "-w", "-t", table, "-S"], capture_output=True, text=True,
+                                    check=False)
+            for line in listed.stdout.splitlines():
+                words = shlex.split(line)
+                if len(words) < 3 or words[0] != "-A":
+                    continue
+                if self.bridge_name in words or getattr(self, "bridge_subnet", None) in words:
+                    subprocess.run(["iptables", "-w", "-t", table, "-D", *words[1:]], capture_output=True,
+                                   check=False)
 
     def log_tail(self, lines: int = 30) -> str:
         try:

@@ -56,12 +56,14 @@ def find_daemon(host: Host, socket_path: Optional[str], data_root: Optional[str]
         return facts
 
     chosen: Optional[ProcessInfo] = None
+    unverifiable = 0  # daemons whose open sockets we may not look at (a non-root audit)
     if socket_path:
         for proc in candidates:
             try:
                 listening = host.unix_listeners(proc.pid)
             except Exception:
-                continue  # not ours to look at (non-root audit); fall back to the command line
+                unverifiable += 1
+                continue
             if any(_same_socket(host, path, socket_path) for path in listening):
                 chosen, facts.found_by = proc, f"listens on {socket_path}"
                 break
@@ -71,16 +73,19 @@ def find_daemon(host: Host, socket_path: Optional[str], data_root: Optional[str]
                 if any(_same_socket(host, path, socket_path) for path in _declared_sockets(proc, rootless)):
                     chosen, facts.found_by = proc, f"its command line names {socket_path}"
                     break
+        if chosen is None and not unverifiable:
+            facts.error = f"no running Docker daemon listens on {socket_path}"
+            return facts
     if chosen is None and data_root:
         matches = [p for p in candidates if _data_root_of(p) == data_root]
         if len(matches) == 1:
             chosen, facts.found_by = matches[0], f"its data root is {data_root}, as the API reports"
-    if chosen is None and len(candidates) == 1:
+    if chosen is None and len(candidates) == 1 and data_root:
         chosen, facts.found_by = candidates[0], "the only Docker daemon running"
     if chosen is None:
         pids = ", ".join(str(p.pid) for p in candidates)
-        facts.error = (f"{len(candidates)} Docker daemons run (pids {pids}) and none could be tied to "
-                       f"{socket_path or 'the API endpoint'}")
+        facts.error = (f"{len(candidates)} Docker daemon{'s' if len(candidates) > 1 else ''} run (pid {pids}) and "
+                       f"none could be tied to {socket_path or 'the API endpoint'}")
         return facts
 
     facts.pid, facts.exe, facts.argv, facts.uid = chosen.pid, chosen.exe, list(chosen.cmdline), chosen.uid

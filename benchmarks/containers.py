@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""How long a full audit takes next to what the Engine API itself costs, as containers grow.
+
+Starts a throwaway dockerd (tests/dockerd.py: its own socket, data-root, exec-root and pidfile;
+nothing else on the host is touched), makes a local busybox image, and for each size:
+
+- starts that many running containers (or, for --all-sizes, creates that many and starts none);
+- times the raw Engine API work: docker SDK APIClient, list the containers and inspect each one,
+  one after the other (median of --runs);
+- times the full CIS audit as a separate process, `python -m bench --host ... --format json`, with
+  its output to /dev/null (median of --runs, after one warm-up run that is not counted), and takes
+  its peak RSS from os.wait4();
+- prints one table: raw, audit, their ratio, the cost per container, and the targets.
+
+    sudo /tmp/venv/bin/python benchmarks/containers.py                   # 0, 10, 100 running; 1000 --all
+    sudo /tmp/venv/bin/python benchmarks/containers.py --sizes 0,10 --all-sizes '' --runs 3   # quick
+
+Needs root and Debian's docker.io (dockerd) and busybox-static. Uses the stdlib, the docker SDK
+and psutil only. Everything it starts is removed on exit, also on failure or Ctrl-C.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from dockerd import Dockerd, Unavailable  # noqa: E402  (tests/dockerd.py)
+
+IMAGE = "bench-busybox:1"
+PREFIX = "cisbm-"
+# Containers are made by a few SDK threads at once: enough to keep dockerd busy on a small host
+# without starting hundreds of runc processes at the same moment.
+SETUP_THREADS = 8
+
+
+# -- setup -------------------------------------------------------------------------------------
+
+class Clients:
+    """One APIClient per thread (a requests session is not documented as thread-safe)."""
+
+    def __init__(self, host: str, version: str):
+        self.host, self.version = host, version
+        self.local = threading.local()
+
+    def get(self) -> Any:
+        import docker
+
+        client = getattr(self.local, "client", None)
+        if client is None:
+            client = self.local.client = docker.APIClient(base_url=self.host, version=self.version, timeout=120)
+        return client
+
+
+def parallel(fn: Callable[[Any], Any], items: list[Any], threads: int = SETUP_THREADS) -> list[Any]:
+    if not items:
+        return []
+    with ThreadPoolExecutor(max_workers=min(threads, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
+def make_containers(clients: Clients, names: list[str], start: bool) -> list[str]:
+    def make(name: str) -> str:
+        client = clients.get()
+        host_config = client.create_host_config(network_mode="none")
+        created = client.create_container(IMAGE, command=["sleep", "2000000"], name=name, host_config=host_config,
+                                          labels={"cisbm": "1"})
+        if start:
+            client.start(created["Id"])
+        return created["Id"]
+
+    return parallel(make, names)
+
+
+def remove_containers(clients: Clients, ids: list[str]) -> None:
+    parallel(lambda cid: clients.get().remove_container(cid, force=True), ids)
+
+
+# -- measurement -----------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    containers: int
+    all_containers: bool
+    raw: list[float] = field(default_factory=list)
+    wall: list[float] = field(default_factory=list)
+    rss_kb: list[int] = field(default_factory=list)
+    seen: Optional[int] = None      # containers the audit reported on (from the warm-up run)
+    stderr: str = ""
+
+    @property
+    def raw_median(self) -> float:
+        return statistics.median(self.raw)
+
+    @property
+    def wall_median(self) -> float:
+        return statistics.median(self.wall)
+
+    @property
+    def rss_mb(self) -> float:
+        return max(self.rss_kb) / 1024
+
+
+def time_raw(client: Any, all_containers: bool) -> float:
+    """The Engine API's own cost: list, then inspect each container, one request after the other."""
+    started = time.perf_counter()
+    for summary in client.containers(all=all_containers, trunc=False):
+        client.inspect_container(summary["Id"])
+    return time.perf_counter() - started
+
+
+def audit_env(host: str, pycache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    env["DOCKER_HOST"] = host
+    # An installed auditor runs from bytecode (pip compiles on install). Some sandboxes set
+    # PYTHONDONTWRITEBYTECODE, which would recompile every module on every run; keep the bytecode
+    # in a cache of our own instead, so the repository and the venv are left as they are.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
+
+
+def run_audit(argv: list[str], env: dict[str, str], stdout_path: Optional[str] = None) -> tuple[float, int, str]:
+    """Wall time, peak RSS (KiB) and stderr of one audit process."""
+    with tempfile.TemporaryFile() as err, open(stdout_path or os.devnull, "wb") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=str(REPO))
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")
+    if proc.returncode not in (0, 1):  # 1: findings, the normal outcome on a test daemon
+        raise RuntimeError(f"audit exited with {proc.returncode}: {stderr.strip()[-2000:]}")
+    return elapsed, usage.ru_maxrss, stderr
+
+
+def containers_in_report(path: str) -> int:
+    with open(path, encoding="utf-8") as handle:
+        report = json.load(handle)
+    names = {item["resource"] for result in report.get("results", []) for item in result.get("items", [])
+             if str(item.get("resource", "")).startswith(PREFIX)}
+    return len(names)
+
+
+def measure(row: Row, host: str, client: Any, runs: int, env: dict[str, str], workdir: Path) -> Row:
+    for _ in range(runs):
+        row.raw.append(time_raw(client, row.all_containers))
+    argv = [sys.executable, "-m", "bench", "--host", host, "--format", "json"]
+    if row.all_containers:
+        argv.append("--all")
+    report = str(workdir / "report.json")
+    _, _, row.stderr = run_audit(argv, env, report)  # warm-up: bytecode, page cache; not counted
+    row.seen = containers_in_report(report)
+    for _ in range(runs):
+        wall, rss, _ = run_audit(argv, env)
+        row.wall.append(wall)
+        row.rss_kb.append(rss)
+    return row
+
+
+# -- report ------------------------------------------------------------------------------------
+
+def target_of(row: Row) -> tuple[str, Optional[bool]]:
+    if row.all_containers:
+        if row.containers >= 1000:
+            ok = row.wall_median <= 3.0 and row.rss_mb <= 200
+            return "<= 3 s and <= 200 MB", ok
+        return "", None
+    if row.containers == 0:
+        return "<= 0.6 s", row.wall_median <= 0.6
+    bound = 2 * row.raw_median + 0.5
+    return f"<= 2 x raw + 0.5 s = {bound:.2f} s", row.wall_median <= bound
+
+
+def table(rows: list[Row], runs: int) -> str:
+    base = next((r.wall_median for r in rows if r.containers == 0), None)
+    header = ["containers", "raw list+inspect", f"audit wall (median of {runs})", "audit min-max", "peak RSS",
+              "audit / raw", "ms per container", "target", "met"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in rows:
+        label = f"{row.containers:,} {'created, --all' if row.all_containers else 'running'}"
+        per = (f"{(row.wall_median - base) / row.containers * 1000:.2f}" if base is not None and row.containers
+               else "-")
+        target, ok = target_of(row)
+        lines.append("| " + " | ".join([
+            label,
+            f"{row.raw_median:.3f} s",
+            f"{row.wall_median:.3f} s",
+            f"{min(row.wall):.3f}-{max(row.wall):.3f} s",
+            f"{row.rss_mb:.0f} MB",
+            f"{row.wall_median / row.raw_median:.1f}" if row.raw_median > 0 else "-",
+            per,
+            target or "-",
+            {True: "yes", False: "NO", None: "-"}[ok],
+        ]) + " |")
+    return "\n".join(lines)
+
+
+def machine(client: Any) -> list[str]:
+    import docker
+    import psutil
+
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    distro = ""
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                distro = line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    version = client.version()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return [
+        f"CPU: {model}, {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable)",
+        f"RAM: {psutil.virtual_memory().total / 2**30:.1f} GiB",
+        f"OS: {distro}, kernel {platform.release()}",
+        f"Docker: dockerd {version.get('Version')} (API {version.get('ApiVersion')}), "
+        f"storage driver {client.info().get('Driver')}",
+        f"Python {platform.python_version()}, docker SDK {docker.__version__}, psutil {psutil.__version__}",
+        f"Load average at start: {load}",
+    ]
+
+
+def sizes(text: str) -> list[int]:
+    try:
+        values = sorted({int(v) for v in text.split(",") if v.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError("sizes are >= 0")
+    return values
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=sizes, default=[0, 10, 100],
+                        help="numbers of running containers (default: 0,10,100)")
+    parser.add_argument("--all-sizes", type=sizes, default=[1000],
+                        help="numbers of created-only containers, audited with --all (default: 1000; '' for none)")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per size, after one warm-up (default: 5)")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+    started = time.monotonic()
+    daemon = Dockerd(name="cisbm")
+    rows: list[Row] = []
+    try:
+        import docker
+
+        print(f"starting a throwaway dockerd in {daemon.dir} ...", file=sys.stderr, flush=True)
+        daemon.start()
+        daemon.import_busybox(IMAGE)
+        probe = docker.APIClient(base_url=daemon.host, version="auto", timeout=120)
+        clients = Clients(daemon.host, probe.api_version)
+        about = machine(probe)
+        env = audit_env(daemon.host, daemon.dir / "pycache")
+        ids: list[str] = []
+        for n in args.sizes:
+            if n > len(ids):
+                print(f"starting {n - len(ids)} containers ({n} running) ...", file=sys.stderr, flush=True)
+                ids += make_containers(clients, [f"{PREFIX}r{i}" for i in range(len(ids), n)], start=True)
+            elif n < len(ids):
+                remove_containers(clients, ids[n:])
+                ids = ids[:n]
+            print(f"measuring {n} running containers ...", file=sys.stderr, flush=True)
+            rows.append(measure(Row(n, False), daemon.host, probe, args.runs, env, daemon.dir))
+        if args.all_sizes:
+            remove_containers(clients, ids)
+            ids = []
+        for n in args.all_sizes:
+            if n > len(ids):
+                print(f"creating {n - len(ids)} containers ({n} created, none running) ...", file=sys.stderr,
+                      flush=True)
+                ids += make_containers(clients, [f"{PREFIX}c{i}" for i in range(len(ids), n)], start=False)
+            elif n < len(ids):
+                remove_containers(clients, ids[n:])
+                ids = ids[:n]
+            print(f"measuring {n} created containers with --all ...", file=sys.stderr, flush=True)
+            rows.append(measure(Row(n, True), daemon.host, probe, args.runs, env, daemon.dir))
+    except Unavailable as exc:
+        print(f"cannot run the benchmark here: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        print("removing the containers and stopping the throwaway dockerd ...", file=sys.stderr, flush=True)
+        daemon.stop()
+
+    command = " ".join(["python", "benchmarks/containers.py"] + (sys.argv[1:] if argv is None else argv))
+    print(f"# docker-cis-bench: audit time against Engine API time\n\n`{command}`\n")
+    print("\n".join(f"- {line}" for line in about))
+    print()
+    print(table(rows, args.runs))
+    print()
+    print("raw: docker SDK APIClient, list + inspect of each container, sequential, median of "
+          f"{args.runs}. audit: `python -m bench --host ... --format json [--all]` > /dev/null as a "
+          "separate process, wall clock, median; peak RSS is the largest ru_maxrss of its runs.")
+    for row in rows:
+        if row.seen is not None and row.seen != row.containers:
+            print(f"WARNING: with {row.containers} containers the report named {row.seen} of them")
+        noise = [line for line in row.stderr.splitlines() if line.strip()]
+        if noise:
+            print(f"note: the audit of {row.containers} containers wrote to stderr: {noise[0][:200]}")
+    print(f"\n(benchmark ran for {time.monotonic() - started:.0f} s)")
+    failed = [r for r in rows if target_of(r)[1] is False]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

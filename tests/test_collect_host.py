@@ -1,0 +1,194 @@
+"""Collectors against a real directory tree standing in for a host root (Host(root=...))."""
+import os
+import stat
+import time
+
+import pytest
+
+from bench.collect.files import collect_files, locate, stat_file
+from bench.collect.system import (collect_audit, collect_docker_group, collect_mounts, parse_fstab, parse_mountinfo)
+from bench.daemon_config import effective_config
+from bench.facts import DaemonFacts, EngineFacts
+from bench.hostio import Host
+
+
+def make(root, path, text="", mode=0o644):
+    full = root / path.lstrip("/")
+    full.parent.mkdir(parents=True, exist_ok=True)
+    full.write_text(text)
+    os.chmod(full, mode)
+    return full
+
+
+@pytest.fixture
+def fake_root(tmp_path):
+    root = tmp_path / "host"
+    make(root, "/etc/passwd", "root:x:0:0::/root:/bin/sh\nalice:x:1000:998::/home/alice:/bin/sh\n")
+    make(root, "/etc/group", "root:x:0:\ndocker:x:998:bob,carol\n")
+    make(root, "/usr/lib/systemd/system/docker.service", "[Service]\nExecStart=/usr/bin/dockerd\n")
+    make(root, "/usr/lib/systemd/system/docker.socket", "[Socket]\nListenStream=/run/docker.sock\n", 0o664)
+    (root / "lib").symlink_to("usr/lib")  # merged /usr
+    make(root, "/etc/docker/daemon.json", '{"icc": false}')
+    make(root, "/etc/docker/certs.d/registry.example:5000/ca.crt", "cert", 0o644)
+    make(root, "/etc/docker/certs.d/registry.example:5000/client.key", "key", 0o400)
+    make(root, "/etc/default/docker", "DOCKER_OPTS=", 0o644)
+    return root
+
+
+def daemon_facts(argv=("dockerd", "-H", "fd://")):
+    return DaemonFacts(error=None, pid=1, exe="/usr/bin/dockerd", argv=list(argv), uid=0,
+                       config_file="/etc/docker/daemon.json", config_text='{"icc": false}')
+
+
+def test_locate_finds_units_certs_and_socket_activation(fake_root):
+    host = Host(str(fake_root))
+    daemon = daemon_facts()
+    config = effective_config(daemon.argv, daemon.config_file, daemon.config_text)
+    found, notes = locate(host, daemon, config, EngineFacts(error=None))
+    assert [host.resolve(p) for p in found["docker.service"]] == ["/usr/lib/systemd/system/docker.service"]
+    assert found["registry-certs"] == ["/etc/docker/certs.d/registry.example:5000/ca.crt",
+                                       "/etc/docker/certs.d/registry.example:5000/client.key"]
+    assert found["tls-ca"] == [] and "not configured for TLS" in notes["tls-ca"]
+    assert found["daemon.json"] == ["/etc/docker/daemon.json"]
+    assert found["docker-runc"] == [] and "does not exist" in notes["docker-runc"]
+    assert found["api-socket"] == []  # fd:// -> docker.socket says /run/docker.sock, absent in this tree
+
+
+def test_an_override_in_etc_wins_over_the_packaged_unit(fake_root):
+    make(fake_root, "/etc/systemd/system/docker.service", "[Service]\n")
+    host = Host(str(fake_root))
+    found, _ = locate(host, daemon_facts(), effective_config(["dockerd"], None, None), EngineFacts(error=None))
+    assert found["docker.service"] == ["/etc/systemd/system/docker.service"]
+
+
+def test_tls_files_come_from_the_effective_configuration(fake_root):
+    make(fake_root, "/srv/tls/ca.pem", "ca", 0o444)
+    host = Host(str(fake_root))
+    daemon = daemon_facts(["dockerd", "--tlsverify", "--tlscacert=/srv/tls/ca.pem"])
+    config = effective_config(daemon.argv, None, None)
+    found, _ = locate(host, daemon, config, EngineFacts(error=None))
+    assert found["tls-ca"] == ["/srv/tls/ca.pem"]
+    assert found["tls-key"] == ["/root/.docker/key.pem"]  # dockerd's default for a root daemon
+
+
+def test_stat_reports_owner_mode_and_kind(fake_root):
+    host = Host(str(fake_root))
+    socket_unit = stat_file(host, "/lib/systemd/system/docker.socket")
+    assert socket_unit.exists and socket_unit.kind == "file" and socket_unit.mode == 0o664
+    assert socket_unit.owner == host.user_name(os.getuid())
+    directory = stat_file(host, "/etc/docker")
+    assert directory.kind == "dir"
+    assert not stat_file(host, "/etc/nothing").exists
+
+
+def test_a_symlink_is_judged_by_its_target_inside_the_root(fake_root):
+    target = make(fake_root, "/opt/real/daemon.json", "{}", 0o600)
+    link = fake_root / "etc/docker/linked.json"
+    link.symlink_to("/opt/real/daemon.json")  # absolute: must resolve inside the host root
+    facts = stat_file(Host(str(fake_root)), "/etc/docker/linked.json")
+    assert facts.exists and facts.mode == 0o600 and facts.link == "/opt/real/daemon.json"
+    assert facts.resolved == "/opt/real/daemon.json"
+    assert target.exists()
+
+
+def test_symlink_loops_and_dangling_links_do_not_hang_or_pass(fake_root):
+    (fake_root / "etc/docker/loop-a").symlink_to("loop-b")
+    (fake_root / "etc/docker/loop-b").symlink_to("loop-a")
+    (fake_root / "etc/docker/dangling").symlink_to("/nowhere")
+    host = Host(str(fake_root))
+    loop = stat_file(host, "/etc/docker/loop-a")
+    assert loop.error == "symlink loop" and not loop.exists
+    dangling = stat_file(host, "/etc/docker/dangling")
+    assert not dangling.exists and dangling.kind == "symlink"
+
+
+def test_a_fifo_at_a_checked_path_is_stat_ed_never_opened(fake_root):
+    fifo = fake_root / "etc/default/docker-fifo"
+    os.mkfifo(fifo)
+    host = Host(str(fake_root))
+    started = time.monotonic()
+    facts = stat_file(host, "/etc/default/docker-fifo")
+    assert facts.kind == "fifo" and facts.exists
+    with pytest.raises(OSError):
+        host.read_text("/etc/default/docker-fifo")  # refused, not blocked
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads everything")
+def test_unreadable_file_is_an_error(fake_root):
+    secret = make(fake_root, "/etc/docker/secret/daemon.json", "{}")
+    os.chmod(secret.parent, 0)
+    try:
+        assert stat_file(Host(str(fake_root)), "/etc/docker/secret/daemon.json").error == "permission denied"
+    finally:
+        os.chmod(secret.parent, 0o755)
+
+
+def test_collect_files_examines_each_path_once(fake_root, monkeypatch):
+    host = Host(str(fake_root))
+    calls = []
+    real = Host.lstat
+    monkeypatch.setattr(Host, "lstat", lambda self, p: calls.append(p) or real(self, p))
+    daemon = daemon_facts()
+    facts = collect_files(host, daemon, effective_config(daemon.argv, daemon.config_file, daemon.config_text),
+                          EngineFacts(error=None), extra_paths=["/etc/docker/daemon.json", "/etc/hosts"])
+    assert "/etc/hosts" in facts.files
+    examined = [p for p in calls if p in facts.files]
+    # locate() probes existence, stat_file examines: never more than twice per path.
+    assert max(examined.count(p) for p in set(examined)) <= 2
+
+
+def test_unknown_daemon_configuration_leaves_config_roles_unknown(fake_root):
+    daemon = daemon_facts()
+    config = effective_config(daemon.argv, daemon.config_file, '{"icc": "nope"}')
+    facts = collect_files(Host(str(fake_root)), daemon, config, EngineFacts(error=None))
+    assert "tls-ca" not in facts.locations and "cannot tell" in facts.notes["tls-ca"]
+
+
+def test_audit_rules_from_rule_files_when_auditctl_is_unusable(fake_root):
+    make(fake_root, "/etc/audit/rules.d/docker.rules", "# docker\n-w /usr/bin/dockerd -k docker\n")
+    make(fake_root, "/etc/audit/audit.rules", "-D\n-w /etc/docker -k docker\n")
+    facts = collect_audit(Host(str(fake_root)), use_auditctl=False)
+    assert facts.rules == ["-D", "-w /etc/docker -k docker", "-w /usr/bin/dockerd -k docker"]
+    assert facts.source == "/etc/audit/audit.rules, /etc/audit/rules.d/docker.rules"
+
+
+def test_no_audit_system_at_all_is_known_to_have_no_rules(fake_root):
+    facts = collect_audit(Host(str(fake_root)), use_auditctl=False)
+    assert facts.error is None and facts.rules == [] and facts.source == "no auditctl and no rule files"
+
+
+def test_docker_group_lists_members_and_primary_members(fake_root):
+    group = collect_docker_group(Host(str(fake_root)))
+    assert group.exists and group.gid == 998 and group.members == ["bob", "carol"] and group.primary_members == ["alice"]
+    assert not collect_docker_group(Host(str(fake_root)), "dockerusers").exists
+
+
+MOUNTINFO = """\
+27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+42 27 254:0 /var/lib/docker /var/lib/docker rw,relatime shared:1 - ext4 /dev/vda rw
+50 27 253:2 / /srv/docker\\040data rw,relatime master:3 - xfs /dev/mapper/vg-docker rw
+"""
+
+
+def test_mountinfo_parsing_keeps_root_device_and_propagation():
+    mounts = parse_mountinfo(MOUNTINFO)
+    assert [(m.target, m.root, m.device, m.propagation) for m in mounts] == [
+        ("/", "/", "254:0", "shared"), ("/var/lib/docker", "/var/lib/docker", "254:0", "shared"),
+        ("/srv/docker data", "/", "253:2", "slave")]
+
+
+def test_fstab_parsing_skips_comments():
+    entries = parse_fstab("# comment\nUUID=abc / ext4 defaults 0 1\n/dev/vg/docker /var/lib/docker xfs defaults 0 2\n\n")
+    assert [(e.spec, e.file) for e in entries] == [("UUID=abc", "/"), ("/dev/vg/docker", "/var/lib/docker")]
+
+
+def test_mounts_come_from_the_daemons_namespace_when_known(fake_root):
+    make(fake_root, "/proc/4242/mountinfo", MOUNTINFO)
+    facts = collect_mounts(Host(str(fake_root)), daemon_pid=4242)
+    assert facts.source == "/proc/4242/mountinfo" and len(facts.mounts) == 3
+
+
+def test_mount_table_unreadable_is_an_error(fake_root):
+    facts = collect_mounts(Host(str(fake_root)), daemon_pid=4242)
+    assert facts.error and "cannot read the mount table" in facts.error
