@@ -1,0 +1,97 @@
+"""Evaluation: facts that were not collected, crashing checks, roll-up into recommendations."""
+from bench.check import check, container_check, failed, passed
+from bench.engine import combine, evaluate, run_check
+from bench.profile import Recommendation, select
+from bench.results import CheckResult, Item
+from bench.status import Status, worst
+from helpers import facts_of, hardened_data
+
+
+@check("t-needs-audit", title="t", needs=("audit",))
+def needs_audit(facts):
+    return passed("looked")
+
+
+@check("t-crash", title="t")
+def crashes(facts):
+    raise KeyError("HostConfig")
+
+
+@container_check("t-crash-on-db", title="t")
+def crashes_on_db(container, facts):
+    if container.name == "db":
+        raise ValueError("odd data")
+    return passed("fine")
+
+
+def test_a_fact_not_collected_is_error_never_pass():
+    data = hardened_data()
+    data["audit"]["error"] = "cannot read the audit rules: permission denied"
+    result = run_check(needs_audit, facts_of(data))
+    assert result.status == Status.ERROR and "permission denied" in result.details
+
+
+def test_a_fact_that_does_not_apply_is_skip():
+    data = hardened_data()
+    data["audit"] = {"error": None, "skipped": "the engine is remote"}
+    assert run_check(needs_audit, facts_of(data)).status == Status.SKIP
+
+
+def test_a_crashing_check_is_one_error_result():
+    result = run_check(crashes, facts_of(hardened_data()))
+    assert result.status == Status.ERROR and "t-crash crashed: KeyError" in result.details
+
+
+def test_a_check_crashing_on_one_container_leaves_the_others_judged():
+    result = run_check(crashes_on_db, facts_of(hardened_data()))
+    assert result.status == Status.ERROR
+    assert [(i.resource, i.status) for i in result.items] == [("db", Status.ERROR), ("web", Status.PASS)]
+    assert "odd data" in result.items[0].detail
+
+
+def test_worst_status_order():
+    assert worst([Status.PASS, Status.FAIL, Status.ERROR]) == Status.FAIL
+    assert worst([Status.PASS, Status.ERROR]) == Status.ERROR
+    assert worst([Status.PASS, Status.SKIP]) == Status.PASS
+    assert worst([Status.INFO, Status.PASS]) == Status.INFO
+    assert worst([]) == Status.SKIP
+
+
+def test_not_scored_violations_warn():
+    rec = Recommendation("2.7", "2", "t", False, 1, ("a",), "fix", "automated")
+    result = combine(rec, [CheckResult("a", Status.FAIL, "bad", [Item("x", Status.FAIL, "bad")])])
+    assert result.status == Status.WARN and result.items[0].status == Status.WARN
+
+
+def test_a_check_shared_by_recommendations_runs_once(profile, checks):
+    calls = []
+
+    @check("t-counted", title="t")
+    def counted(facts):
+        calls.append(1)
+        return failed("x")
+
+    recs = [Recommendation("1.1", "1", "a", True, 1, ("t-counted",), "", "automated"),
+            Recommendation("1.2", "1", "b", True, 1, ("t-counted",), "", "automated")]
+    results = evaluate(profile, recs, {"t-counted": counted}, facts_of(hardened_data()))
+    assert [r.status for r in results] == [Status.FAIL, Status.FAIL] and len(calls) == 1
+
+
+def test_every_recommendation_is_judged_on_the_hardened_host(profile, checks):
+    results = evaluate(profile, select(profile), checks.checks, facts_of(hardened_data()))
+    by_status = {}
+    for r in results:
+        by_status.setdefault(r.status, []).append(r.id)
+    assert len(results) == 83
+    assert Status.FAIL not in by_status and Status.ERROR not in by_status, by_status
+    manual = {r.id for r in profile.recommendations if r.automation == "manual"}
+    assert manual <= set(by_status[Status.INFO])
+
+
+def test_nothing_passes_on_a_host_where_nothing_was_collected(profile, checks):
+    from bench.facts import Facts
+
+    results = evaluate(profile, select(profile), checks.checks, Facts())
+    passing = [r.id for r in results if r.status == Status.PASS]
+    assert passing == []
+    assert all(r.status == Status.ERROR for r in results)
