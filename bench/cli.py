@@ -15,10 +15,11 @@ from bench import TOOL_NAME, __version__
 from bench.status import Status
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-SUBCOMMANDS = ("audit", "record", "list")
+SUBCOMMANDS = ("audit", "record", "list", "merge")
 FAIL_ON = {
     "fail": (Status.FAIL, Status.ERROR),
     "warn": (Status.FAIL, Status.ERROR, Status.WARN),
+    "new": (),      # only findings that are not in the --baseline report
     "never": (),
 }
 
@@ -62,6 +63,8 @@ def _add_collection_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout")
     p.add_argument("--checks-dir", action="append", default=[], metavar="DIR",
                    help="also load the YAML checks in DIR (repeatable)")
+    p.add_argument("--root", default="/", metavar="PATH",
+                   help="read host files and /proc from a host root mounted at PATH (auditing from a container)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,13 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--level", type=int, choices=(1, 2), help="1: level 1 only; 2: levels 1 and 2 (default: all)")
     audit.add_argument("--format", "-f", choices=("text", "json", "junit"), default="text")
     audit.add_argument("--fail-on", choices=tuple(FAIL_ON), default="fail",
-                       help="exit 1 when a result is at least this bad (default: fail; ERROR counts as fail)")
+                       help="exit 1 when a result is at least this bad (default: fail; ERROR counts as fail); "
+                            "new: only on findings not in the --baseline report")
+    audit.add_argument("--baseline", metavar="REPORT.json",
+                       help="mark findings new, unchanged or fixed since an earlier JSON report")
     audit.add_argument("--facts", metavar="FILE", help="audit a recorded facts file instead of this host")
     audit.add_argument("--param", action="append", default=[], metavar="CHECK.NAME=VALUE",
                        help="change a check's setting, e.g. engine-version-supported.minimum=27.0 "
                             "(see `list --checks`)")
     audit.add_argument("--remediation", action="store_true", help="show remediation under findings (text)")
-    audit.add_argument("--quiet", "-q", action="store_true", help="print only a one-line summary (text)")
+    audit.add_argument("--quiet", "-q", action="store_true",
+                       help="print only a one-line summary, and nothing when no result reaches --fail-on "
+                            "(the report still goes to --output)")
     audit.add_argument("--wide", action="store_true", help="do not shorten titles and details (text)")
     audit.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                        help="colour the text report (auto: on a terminal, unless NO_COLOR is set)")
@@ -97,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     lister.add_argument("--files", action="store_true", help="list the file roles YAML checks can name")
     lister.add_argument("--checks-dir", action="append", default=[], metavar="DIR")
     lister.add_argument("--format", "-f", choices=("text", "json"), default="text")
+
+    merge = sub.add_parser("merge", help="combine JSON reports from many hosts into one summary")
+    merge.add_argument("reports", nargs="+", metavar="REPORT.json")
+    merge.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    merge.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    merge.add_argument("--top", type=int, default=15, metavar="N", help="how many recommendations to rank (default 15)")
     return parser
 
 
@@ -114,6 +128,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _list(args)
         if args.command == "record":
             return _record(args)
+        if args.command == "merge":
+            return _merge(args)
         return _audit(args)
     except UsageError as exc:
         print(f"{TOOL_NAME}: error: {exc}", file=sys.stderr)
@@ -179,13 +195,23 @@ def _collect(args: argparse.Namespace, needs: Any, extra_paths: list[str]) -> An
     with Progress(sys.stderr) as progress:
         options = CollectOptions(needs=needs, engine=_engine_options(args), extra_paths=extra_paths,
                                  progress=progress.update)
-        facts = collect_facts(Host(), options)
+        facts = collect_facts(_host(args), options)
     for group in ("engine",):
         probe = facts.group(group)
         if probe.error and group in needs:
             print(f"{TOOL_NAME}: cannot reach the Docker daemon: {probe.error}; "
                   "checks that need it are ERROR", file=sys.stderr)
     return facts
+
+
+def _host(args: argparse.Namespace) -> Any:
+    from bench.hostio import Host
+
+    if not os.path.isdir(args.root):
+        raise UsageError(f"--root {args.root}: not a directory")
+    if args.root != "/" and not os.path.isdir(os.path.join(args.root, "proc", "1")):
+        raise UsageError(f"--root {args.root}: no host /proc under it (mount the host's / and run with --pid host)")
+    return Host(args.root)
 
 
 def _load_facts(path: str) -> Any:
@@ -210,6 +236,9 @@ def _audit(args: argparse.Namespace) -> int:
     from bench.reporters import renderer
 
     started = now()
+    if args.fail_on == "new" and not args.baseline:
+        raise UsageError("--fail-on new needs --baseline REPORT.json")
+    earlier = _load_baseline(args.baseline) if args.baseline else None
     checks = _load_checks(args)
     profile = _load_profile(args, checks)
     include, exclude = _split(args.check), _split(args.skip)
@@ -238,14 +267,35 @@ def _audit(args: argparse.Namespace) -> int:
         source = "live"
     results = evaluate(profile, recs, checks.checks, facts, extras, params)
     report = build_report(profile, results, facts, started, source)
+    if earlier is not None:
+        from bench.baseline import compare
 
+        report.baseline = compare(report, earlier, args.baseline)
+
+    if args.fail_on == "new":
+        failing = bool(report.baseline.new)
+    else:
+        failing = any(r.status in FAIL_ON[args.fail_on] for r in report.results)
     colour = args.color == "always" or (args.color == "auto" and not args.output and sys.stdout.isatty()
                                         and "NO_COLOR" not in os.environ)
-    text = renderer(args.format)(report, colour=colour, remediation=args.remediation, quiet=args.quiet,
-                                 wide=args.wide, warn_fails=args.fail_on == "warn")
-    _write(args, text)
-    bad = FAIL_ON[args.fail_on]
-    return EXIT_FINDINGS if any(r.status in bad for r in report.results) else EXIT_OK
+    if args.output or not args.quiet:
+        text = renderer(args.format)(report, colour=colour, remediation=args.remediation, wide=args.wide,
+                                     warn_fails=args.fail_on == "warn")
+        _write(args, text)
+    if args.quiet and failing:
+        from bench.reporters.text import summary_line
+
+        sys.stdout.write(summary_line(report))
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _load_baseline(path: str) -> Any:
+    from bench.baseline import BaselineError, load_baseline
+
+    try:
+        return load_baseline(path)
+    except BaselineError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _params(entries: list[str], checks: Any) -> dict[str, dict[str, Any]]:
@@ -278,6 +328,17 @@ def _record(args: argparse.Namespace) -> int:
     facts = _collect(args, FACT_GROUPS, extra_paths)
     # Recorded facts describe a host in detail: readable by their owner only.
     _write(args, facts_to_json(facts), mode=0o600)
+    return EXIT_OK
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from bench.merge import MergeError, merge_reports, render_merge
+
+    try:
+        fleet = merge_reports(args.reports)
+    except MergeError as exc:
+        raise UsageError(str(exc)) from None
+    _write(args, render_merge(fleet, args.format, args.top))
     return EXIT_OK
 
 

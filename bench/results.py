@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from bench.status import Status, worst
 
@@ -108,6 +108,7 @@ class Report:
     sections: dict[str, str]
     notes: list[str] = field(default_factory=list)
     facts_source: str = "live"
+    baseline: Optional[Any] = None  # a bench.baseline.Comparison when --baseline was given
 
     def summary(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}

@@ -148,6 +148,6 @@ def test_record_writes_owner_only_facts(tmp_path, monkeypatch, capsys):
 
 
 def test_python_dash_m_and_the_console_script_agree():
-    result = subprocess.run([sys.executable, "-m", "bench", "--facts", HARDENED, "-q"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "bench", "--facts", HARDENED], capture_output=True,
                             text=True, cwd="/", env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert result.returncode == 0 and "Score: 64 of 64" in result.stdout

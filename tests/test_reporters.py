@@ -135,4 +135,4 @@ def test_hostile_strings_stay_inert_in_every_format(profile, checks):
 
 def test_quiet_is_one_line(mixed_report):
     text = render_text(mixed_report, quiet=True)
-    assert text.count("\n") == 1 and "FAIL" in text and "Score" in text
+    assert text.count("\n") == 1 and "FAIL" in text and "score" in text

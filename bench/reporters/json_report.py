@@ -7,12 +7,13 @@ from typing import Any
 
 from bench.results import RecommendationResult, Report
 from bench.sanitize import json_text
+from bench.status import Status
 
 REPORT_SCHEMA_VERSION = 1
 
 
-def result_data(result: RecommendationResult) -> dict[str, Any]:
-    return {
+def result_data(result: RecommendationResult, baseline: Any = None) -> dict[str, Any]:
+    data = {
         "id": result.id,
         "section": result.section,
         "title": result.title,
@@ -25,11 +26,19 @@ def result_data(result: RecommendationResult) -> dict[str, Any]:
         "checks": list(result.checks),
         "items": [{"resource": i.resource, "status": i.status.value, "detail": i.detail} for i in result.items],
     }
+    if baseline is not None:
+        finding = (Status.FAIL, Status.WARN, Status.ERROR)
+        for item in data["items"]:
+            if Status(item["status"]) in finding:
+                item["change"] = baseline.change_of(result.id, item["resource"])
+        if result.status in finding and not any("change" in i for i in data["items"]):
+            data["change"] = baseline.change_of(result.id, "")
+    return data
 
 
 def report_data(report: Report) -> dict[str, Any]:
     passed, judged = report.score()
-    return {
+    data = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "tool": {"name": report.tool_name, "version": report.tool_version},
         "profile": {"id": report.profile_id, "title": report.profile_title},
@@ -41,8 +50,14 @@ def report_data(report: Report) -> dict[str, Any]:
         "summary": report.summary(),
         "score": {"passed": passed, "judged": judged},
         "notes": list(report.notes),
-        "results": [result_data(r) for r in report.results],
+        "results": [result_data(r, report.baseline) for r in report.results],
     }
+    if report.baseline is not None:
+        data["baseline"] = {
+            "source": report.baseline.source, **report.baseline.counts(),
+            "fixed_findings": [{"id": i, "resource": r, "status": s} for i, r, s in report.baseline.fixed],
+        }
+    return data
 
 
 def _scrub(value: Any) -> Any:

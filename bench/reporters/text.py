@@ -26,7 +26,8 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _rows(result: RecommendationResult, colour: bool, remediation: bool, wide: bool) -> list[list[str]]:
+def _rows(result: RecommendationResult, colour: bool, remediation: bool, wide: bool,
+          baseline: Any = None) -> list[list[str]]:
     title_width, detail_width = (10_000, 10_000) if wide else (TITLE_WIDTH, DETAIL_WIDTH)
     flagged = [i for i in result.items if i.status != Status.PASS]
     uniform = len({(i.status, i.detail) for i in result.items}) <= 1  # the summary already says it all
@@ -38,7 +39,8 @@ def _rows(result: RecommendationResult, colour: bool, remediation: bool, wide: b
             rows.append(["", _paint(flagged[0].status, colour), _clip("  " + names, title_width + detail_width), ""])
     elif flagged and len(result.items) > 1:
         for item in flagged[:MAX_ITEMS]:
-            rows.append(["", _paint(item.status, colour), _clip("  " + item.resource, title_width),
+            mark = "NEW " if baseline is not None and baseline.change_of(result.id, item.resource) == "new" else ""
+            rows.append(["", _paint(item.status, colour), _clip("  " + mark + item.resource, title_width),
                          _clip(item.detail, detail_width)])
         if len(flagged) > MAX_ITEMS:
             rows.append(["", "", f"  ... and {len(flagged) - MAX_ITEMS} more", "(all of them are in --format json)"])
@@ -54,8 +56,13 @@ def render_text(report: Report, *, colour: bool = False, remediation: bool = Fal
     percent = f" ({100 * passed // judged}%)" if judged else ""
     totals = "  ".join(f"{_paint(s, colour)} {summary[s.value]}" for s in Status)
     score_line = f"Score: {passed} of {judged} judged scored recommendations pass{percent}"
+    change_line = ""
+    if report.baseline is not None:
+        counts = report.baseline.counts()
+        change_line = (f"Since {printable(report.baseline.source)}: {counts['new']} new, "
+                       f"{counts['unchanged']} unchanged, {counts['fixed']} fixed")
     if quiet:
-        return f"{printable(report.hostname)}: {totals}; {score_line}\n"
+        return summary_line(report)
 
     out = [f"{report.tool_name} {report.tool_version}  {report.profile_title}",
            f"Host {printable(report.hostname)}, Docker {printable(report.docker_version or 'unknown')}, "
@@ -67,15 +74,31 @@ def render_text(report: Report, *, colour: bool = False, remediation: bool = Fal
             continue
         rows: list[list[str]] = []
         for result in results:
-            rows += _rows(result, colour, remediation, wide)
+            rows += _rows(result, colour, remediation, wide, report.baseline)
         out.append(f"[{section}] {title}")
         out.append(tabulate(rows, headers=["ID", "Status", "Recommendation", "Details"], tablefmt="simple",
                             disable_numparse=True))
         out.append("")
     out.append(f"Totals: {totals}  ({len(report.results)} recommendations)")
     out.append(score_line)
+    if change_line:
+        out.append(change_line)
+        for rec_id, resource, status in report.baseline.fixed[:MAX_ITEMS]:
+            out.append(f"  fixed: {rec_id} {printable(resource)} (was {status})".rstrip())
     if report.notes:
         out.append("")
         out.append("Notes:")
         out += [f"  - {printable(note)}" for note in report.notes]
     return "\n".join(out) + "\n"
+
+
+def summary_line(report: Report) -> str:
+    """One line for cron mail and CI logs."""
+    summary = report.summary()
+    passed, judged = report.score()
+    counts = ", ".join(f"{summary[s.value]} {s.value}" for s in Status if summary[s.value])
+    text = f"{printable(report.hostname)}: {counts}; score {passed}/{judged}"
+    if report.baseline is not None:
+        c = report.baseline.counts()
+        text += f"; {c['new']} new, {c['fixed']} fixed since {printable(report.baseline.source)}"
+    return text + "\n"

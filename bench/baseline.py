@@ -1,0 +1,91 @@
+"""Compare a report with an earlier JSON report: which findings are new, unchanged or fixed.
+
+A finding is a (recommendation id, resource) pair whose status is FAIL, WARN or ERROR; a
+recommendation without per-resource items is its own resource (""). A nightly job then alerts on
+what changed (`--fail-on new`), not on every known finding.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.results import Report
+from bench.status import Status
+
+FINDING = (Status.FAIL, Status.WARN, Status.ERROR)
+Key = tuple[str, str]
+
+
+class BaselineError(ValueError):
+    """The baseline file is not a report this tool can compare with."""
+
+
+@dataclass
+class Comparison:
+    source: str
+    new: list[Key] = field(default_factory=list)
+    unchanged: list[Key] = field(default_factory=list)
+    fixed: list[tuple[str, str, str]] = field(default_factory=list)  # (id, resource, earlier status)
+
+    def change_of(self, rec_id: str, resource: str) -> str:
+        return "new" if (rec_id, resource) in self._new else "unchanged"
+
+    def __post_init__(self) -> None:
+        self._new = set(self.new)
+
+    def counts(self) -> dict[str, int]:
+        return {"new": len(self.new), "unchanged": len(self.unchanged), "fixed": len(self.fixed)}
+
+
+def findings_of_report(report: Report) -> dict[Key, str]:
+    found: dict[Key, str] = {}
+    for result in report.results:
+        flagged = [i for i in result.items if i.status in FINDING]
+        if flagged:
+            for item in flagged:
+                found[(result.id, item.resource)] = item.status.value
+        elif result.status in FINDING:
+            found[(result.id, "")] = result.status.value
+    return found
+
+
+def findings_of_json(data: Any, source: str) -> dict[Key, str]:
+    if not isinstance(data, dict) or data.get("schema_version") != 1 or not isinstance(data.get("results"), list):
+        raise BaselineError(f"{source} is not a docker-cis-bench JSON report (schema version 1)")
+    found: dict[Key, str] = {}
+    statuses = {s.value for s in FINDING}
+    try:
+        for result in data["results"]:
+            items = [i for i in result.get("items") or [] if i.get("status") in statuses]
+            if items:
+                for item in items:
+                    found[(str(result["id"]), str(item["resource"]))] = item["status"]
+            elif result.get("status") in statuses:
+                found[(str(result["id"]), "")] = result["status"]
+    except (AttributeError, KeyError, TypeError):
+        raise BaselineError(f"{source}: a result lacks its id, status or items") from None
+    return found
+
+
+def load_baseline(path: str) -> dict[Key, str]:
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read().decode("utf-8"))
+    except OSError as exc:
+        raise BaselineError(f"cannot read baseline {path}: {exc.strerror or exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"baseline {path} is not valid JSON ({exc})") from None
+    return findings_of_json(data, path)
+
+
+def compare(report: Report, earlier: dict[Key, str], source: str) -> Comparison:
+    now = findings_of_report(report)
+    # Recommendations this run did not evaluate (--check/--skip) are neither fixed nor new.
+    evaluated = {r.id for r in report.results}
+    comparison = Comparison(source=source)
+    comparison.new = sorted(k for k in now if k not in earlier)
+    comparison.unchanged = sorted(k for k in now if k in earlier)
+    comparison.fixed = sorted((k[0], k[1], v) for k, v in earlier.items() if k not in now and k[0] in evaluated)
+    comparison.__post_init__()
+    return comparison

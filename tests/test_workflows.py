@@ -1,0 +1,128 @@
+"""Cron and CI workflows: baselines, quiet runs, stable JUnit, merged fleet reports."""
+import json
+
+import pytest
+from junitparser import Error, Failure, JUnitXml, Skipped
+
+from bench.cli import main
+from helpers import apply_case, hardened_data
+
+
+def facts_file(tmp_path, name, case):
+    path = tmp_path / name
+    path.write_text(json.dumps(apply_case(hardened_data(), case)))
+    return str(path)
+
+
+def audit_json(args, capsys):
+    code = main(args + ["--format", "json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+HOSTNET_WEB = {"container": {"name": "web", "inspect": {"HostConfig": {"NetworkMode": "host"}}}}
+HOSTNET_BOTH = {"facts": {"containers": {"items": [
+    {**c, "inspect": {**c["inspect"], "HostConfig": {**c["inspect"]["HostConfig"], "NetworkMode": "host"}}}
+    for c in hardened_data()["containers"]["items"]]}}}
+
+
+@pytest.fixture
+def nightly(tmp_path, capsys):
+    """Yesterday's report: web shares the host's network and icc is on."""
+    case = dict(HOSTNET_WEB, daemon_json={"icc": "__delete__"})
+    report = tmp_path / "yesterday.json"
+    assert main(["--facts", facts_file(tmp_path, "y.json", case), "-f", "json", "-o", str(report)]) == 1
+    capsys.readouterr()
+    return str(report)
+
+
+def test_baseline_marks_new_unchanged_and_fixed(tmp_path, nightly, capsys):
+    # Today: icc fixed, web still on the host network, db newly on it.
+    today = facts_file(tmp_path, "t.json", HOSTNET_BOTH)
+    code, data = audit_json(["--facts", today, "--baseline", nightly], capsys)
+    assert data["baseline"]["new"] == 1 and data["baseline"]["fixed"] == 1
+    assert data["baseline"]["fixed_findings"] == [{"id": "2.1", "resource": "", "status": "FAIL"}]
+    items = {i["resource"]: i.get("change") for i in next(r for r in data["results"] if r["id"] == "5.9")["items"]}
+    assert items == {"db": "new", "web": "unchanged"}
+    assert code == 1
+
+
+def test_fail_on_new_alerts_only_on_regressions(tmp_path, nightly, capsys):
+    same = facts_file(tmp_path, "same.json", HOSTNET_WEB)
+    assert main(["--facts", same, "--baseline", nightly, "--fail-on", "new", "-q"]) == 0
+    assert capsys.readouterr().out == ""  # cron mails nothing
+    worse = facts_file(tmp_path, "worse.json", HOSTNET_BOTH)
+    assert main(["--facts", worse, "--baseline", nightly, "--fail-on", "new", "-q"]) == 1
+    line = capsys.readouterr().out
+    assert line.count("\n") == 1 and "1 new" in line
+
+
+def test_fail_on_new_needs_a_baseline(capsys):
+    assert main(["--facts", "x.json", "--fail-on", "new"]) == 2
+    assert "--fail-on new needs --baseline" in capsys.readouterr().err
+
+
+def test_a_bad_baseline_is_a_usage_error(tmp_path, capsys):
+    bad = tmp_path / "b.json"
+    bad.write_text('{"results": 5}')
+    facts = facts_file(tmp_path, "f.json", {})
+    assert main(["--facts", facts, "--baseline", str(bad)]) == 2
+    assert "not a docker-cis-bench JSON report" in capsys.readouterr().err
+
+
+def test_quiet_with_output_writes_the_report_and_one_line(tmp_path, capsys):
+    facts = facts_file(tmp_path, "f.json", HOSTNET_WEB)
+    report = tmp_path / "r.json"
+    assert main(["--facts", facts, "-q", "-f", "json", "-o", str(report)]) == 1
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "1 FAIL" in out
+    assert json.loads(report.read_text())["summary"]["FAIL"] == 1
+
+
+def junit_of(tmp_path, case, name):
+    target = tmp_path / name
+    main(["--facts", facts_file(tmp_path, name + ".facts", case), "-f", "junit", "-o", str(target)])
+    return JUnitXml.fromfile(str(target))
+
+
+def test_junit_reads_back_with_stable_names_and_right_counts(tmp_path):
+    first = junit_of(tmp_path, HOSTNET_WEB, "a.xml")
+    second = junit_of(tmp_path, HOSTNET_BOTH, "b.xml")
+    names = lambda xml: [(s.name, c.classname, c.name) for s in xml for c in s]  # noqa: E731
+    assert names(first) == names(second) and len(names(first)) == 83
+    for suite in first:
+        cases = list(suite)
+        assert suite.tests == len(cases)
+        assert suite.failures == sum(any(isinstance(r, Failure) for r in c.result) for c in cases)
+        assert suite.errors == sum(any(isinstance(r, Error) for r in c.result) for c in cases)
+        assert suite.skipped == sum(any(isinstance(r, Skipped) for r in c.result) for c in cases)
+    case = next(c for s in first for c in s if c.name.startswith("5.9 "))
+    assert case.classname == "cis-docker-1_11_0.section_5"
+    assert isinstance(case.result[0], Failure) and "web" in case.result[0].text
+
+
+def test_merge_ranks_recommendations_across_hosts(tmp_path, capsys):
+    reports = []
+    for host, case in (("alpha", HOSTNET_WEB), ("beta", HOSTNET_BOTH), ("gamma", {})):
+        data = apply_case(hardened_data(), case)
+        data["host"]["hostname"] = host
+        path = tmp_path / f"{host}.facts"
+        path.write_text(json.dumps(data))
+        out = tmp_path / f"{host}.json"
+        main(["--facts", str(path), "-f", "json", "-o", str(out)])
+        reports.append(str(out))
+    capsys.readouterr()
+    assert main(["merge", *reports, "--format", "json"]) == 0
+    fleet = json.loads(capsys.readouterr().out)
+    assert [h["hostname"] for h in fleet["hosts"]] == ["alpha", "beta", "gamma"]
+    top = fleet["recommendations"][0]
+    assert top["id"] == "5.9" and top["failing"] == ["alpha", "beta"] and top["failing_hosts"] == 2
+    assert main(["merge", *reports]) == 0
+    text = capsys.readouterr().out
+    assert "3 hosts" in text and "5.9" in text
+
+
+def test_merge_refuses_what_is_not_a_report(tmp_path, capsys):
+    junk = tmp_path / "junk.json"
+    junk.write_text("[1, 2]")
+    assert main(["merge", str(junk)]) == 2
+    assert "not a docker-cis-bench JSON report" in capsys.readouterr().err
