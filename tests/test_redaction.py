@@ -1,0 +1,34 @@
+"""Secrets stay on the host: inspect data keeps names and drops values that carry credentials."""
+import json
+
+from bench.facts import ContainerFacts, Facts, facts_to_json
+from bench.redact import REDACTED, redact_inspect
+
+INSPECT = {
+    "Id": "abc", "Path": "/app/run", "Args": ["--db-password", "hunter2"],
+    "Config": {"Env": ["DB_PASSWORD=hunter2", "PATH=/usr/bin", "EMPTY"], "Cmd": ["/app/run", "--token=s3cr3t"],
+               "Entrypoint": "/entry --key s3cr3t", "Labels": {"com.example.api-key": "s3cr3t"},
+               "Healthcheck": {"Test": ["CMD-SHELL", "curl -u admin:hunter2 localhost"]}, "User": "app"},
+    "HostConfig": {"LogConfig": {"Type": "splunk", "Config": {"splunk-token": "s3cr3t"}}, "Privileged": False},
+    "GraphDriver": {"Data": {"UpperDir": "/var/lib/docker/overlay2/x/diff"}},
+}
+
+
+def test_values_are_redacted_and_names_kept():
+    data = redact_inspect(INSPECT)
+    text = json.dumps(data)
+    assert "hunter2" not in text and "s3cr3t" not in text
+    assert data["Config"]["Env"] == [f"DB_PASSWORD={REDACTED}", f"PATH={REDACTED}", "EMPTY"]
+    assert data["Config"]["Labels"] == {"com.example.api-key": REDACTED}
+    assert data["Config"]["Cmd"] == ["/app/run", REDACTED]
+    assert data["Config"]["Healthcheck"]["Test"] == ["CMD-SHELL", REDACTED]
+    assert data["HostConfig"]["LogConfig"] == {"Type": "splunk", "Config": {"splunk-token": REDACTED}}
+    assert data["Config"]["User"] == "app" and data["HostConfig"]["Privileged"] is False
+    assert "GraphDriver" not in data
+    assert INSPECT["Config"]["Env"][0] == "DB_PASSWORD=hunter2"  # the input is not modified
+
+
+def test_recorded_facts_do_not_carry_secrets():
+    facts = Facts()
+    facts.containers.items = [ContainerFacts(id="abc", name="app", inspect=redact_inspect(INSPECT))]
+    assert "hunter2" not in facts_to_json(facts) and "s3cr3t" not in facts_to_json(facts)
