@@ -26,6 +26,8 @@ def parse_watches(rules: list[str]) -> list[Watch]:
             words = shlex.split(rule, comments=False)
         except ValueError:
             words = rule.split()
+        if _suppresses(words):
+            continue
         for i, word in enumerate(words):
             if word == "-w" and i + 1 < len(words):
                 watches.append(Watch(words[i + 1].rstrip("/") or "/", True, rule))
@@ -36,6 +38,14 @@ def parse_watches(rules: list[str]) -> list[Watch]:
                 elif eq and key == "dir":
                     watches.append(Watch(value.rstrip("/") or "/", True, rule))
     return watches
+
+
+def _suppresses(words: list[str]) -> bool:
+    """`-a never,exit ...` (either order) turns auditing off for what it matches."""
+    for i, word in enumerate(words[:-1]):
+        if word in ("-a", "-A") and "never" in words[i + 1].split(","):
+            return True
+    return False
 
 
 def watching(watches: list[Watch], paths: list[str]) -> list[Watch]:

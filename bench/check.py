@@ -89,12 +89,12 @@ class Container:
 
 
 def _source_of(fn: Callable[..., Any]) -> str:
-    try:
-        path = inspect.getsourcefile(fn) or "?"
-        line = inspect.getsourcelines(fn)[1]
-    except (OSError, TypeError):
+    # The code object knows its file and first line (that of the first decorator, as
+    # inspect.getsourcelines says) without reading and tokenising the source at every start-up.
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    if code is None or not code.co_filename or code.co_filename.startswith("<"):
         return getattr(fn, "__module__", "?")
-    return f"{_short(path)}:{line}"
+    return f"{_short(code.co_filename)}:{code.co_firstlineno}"
 
 
 def _short(path: str) -> str:

@@ -13,7 +13,7 @@ import socket
 import stat
 import subprocess
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 MAX_READ = 4 * 1024 * 1024
 MAX_SYMLINKS = 40
@@ -41,6 +41,17 @@ class Host:
         self.environ = dict(os.environ if environ is None else environ)
         self._users: Optional[dict[int, str]] = None
         self._groups: Optional[dict[int, str]] = None
+        # One audit sees one snapshot: each path is lstat'ed, each link read, each small file read
+        # and the process table listed once, however many collectors ask (forget() starts over).
+        self._lstats: dict[str, Any] = {}
+        self._links: dict[str, Any] = {}
+        self._texts: dict[tuple[str, int], Any] = {}
+        self._processes: Optional[list[ProcessInfo]] = None
+
+    def forget(self) -> None:
+        """Drop what this Host remembers, to look at the host afresh."""
+        self._users = self._groups = self._processes = None
+        self._lstats, self._links, self._texts = {}, {}, {}
 
     @property
     def is_local_root(self) -> bool:
@@ -68,14 +79,14 @@ class Host:
                 continue
             candidate = "/" + "/".join(resolved + [part])
             try:
-                st = os.lstat(self.real(candidate))
+                st = self.lstat(candidate)
             except FileNotFoundError:
                 return "/" + "/".join(resolved + [part] + parts)
             if stat.S_ISLNK(st.st_mode):
                 hops += 1
                 if hops > MAX_SYMLINKS:
                     raise OSError(errno.ELOOP, "too many levels of symbolic links", path)
-                target = os.readlink(self.real(candidate))
+                target = self.readlink(candidate)
                 if target.startswith("/"):
                     resolved = []
                 parts = [p for p in target.split("/") if p] + parts
@@ -85,16 +96,33 @@ class Host:
 
     # -- files ---------------------------------------------------------------------------------
     def lstat(self, path: str) -> os.stat_result:
-        return os.lstat(self.real(path))
+        return _remembered(self._lstats, path, lambda: os.lstat(self.real(path)))
 
     def readlink(self, path: str) -> str:
-        return os.readlink(self.real(path))
+        return _remembered(self._links, path, lambda: os.readlink(self.real(path)))
 
     def listdir(self, path: str) -> list[str]:
         return sorted(os.listdir(self.real(path)))
 
     def read_text(self, path: str, limit: int = MAX_READ) -> str:
-        """Read a regular file. Never opens FIFOs or devices (that could hang or have effects)."""
+        """Read a regular file. Never opens FIFOs or devices (that could hang or have effects).
+        Files up to MAX_READ are read once and remembered; larger ones (audit logs) are not kept."""
+        key = (path, limit)
+        known = self._texts.get(key)
+        if isinstance(known, OSError):
+            raise known.with_traceback(None)
+        if known is not None:
+            return known
+        try:
+            text = self._read_text(path, limit)
+        except OSError as exc:
+            self._texts[key] = exc
+            raise
+        if len(text) <= MAX_READ:
+            self._texts[key] = text
+        return text
+
+    def _read_text(self, path: str, limit: int) -> str:
         real = self.real(self.resolve(path))
         flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0)
         fd = os.open(real, flags)
@@ -156,6 +184,11 @@ class Host:
 
     # -- processes -----------------------------------------------------------------------------
     def processes(self) -> list[ProcessInfo]:
+        if self._processes is None:
+            self._processes = self._list_processes()
+        return list(self._processes)
+
+    def _list_processes(self) -> list[ProcessInfo]:
         import psutil
 
         procs = []
@@ -213,6 +246,19 @@ class Host:
         if self.is_local_root:
             return os.uname().nodename
         return self.read_proc("/proc/sys/kernel/hostname").strip()
+
+
+def _remembered(cache: dict[Any, Any], key: Any, compute: Any) -> Any:
+    """compute() once per key; an OSError is remembered too and raised again."""
+    if key not in cache:
+        try:
+            cache[key] = compute()
+        except OSError as exc:
+            cache[key] = exc
+    value = cache[key]
+    if isinstance(value, OSError):
+        raise value.with_traceback(None)
+    return value
 
 
 class _procfs:

@@ -197,6 +197,33 @@ def container_host_devices(container, facts):
     return passed("no host devices")
 
 
+# -- 5.18 -------------------------------------------------------------------------------------------
+
+def _ulimit_text(limit) -> str:
+    return f"{limit.get('Name', '?')}={limit.get('Soft', '?')}:{limit.get('Hard', '?')}"
+
+
+@container_check("container-no-ulimit-override", title="The container keeps the daemon's default ulimits")
+def container_ulimit_override(container, facts):
+    ulimits = [u for u in container.get("HostConfig.Ulimits", []) or [] if isinstance(u, dict)]
+    if not ulimits:
+        return passed("no ulimits of its own: the daemon's defaults apply")
+    from bench.daemon_config import config_of
+
+    # dockerd copies its default-ulimits into HostConfig.Ulimits of every container it creates, so a
+    # limit equal to the daemon's default of that name is no override.
+    config = config_of(facts)
+    defaults = {} if config.error else (config.value("default-ulimits") or {})
+    overrides = [u for u in ulimits
+                 if not (isinstance(defaults.get(str(u.get("Name"))), dict)
+                         and defaults[str(u.get("Name"))].get("Soft") == u.get("Soft")
+                         and defaults[str(u.get("Name"))].get("Hard") == u.get("Hard"))]
+    if overrides:
+        unknown = f" (the daemon's default-ulimits are unknown: {config.error})" if config.error else ""
+        return failed("overrides the default ulimits: " + ", ".join(_ulimit_text(u) for u in overrides) + unknown)
+    return passed("ulimits " + ", ".join(_ulimit_text(u) for u in ulimits) + " are the daemon's default-ulimits")
+
+
 # -- 5.19 -------------------------------------------------------------------------------------------
 
 @container_check("container-no-shared-propagation", title="No mount uses shared propagation")

@@ -17,6 +17,22 @@ def _source(config, key: str) -> str:
     return f" ({setting.source})" if setting else " (not set)"
 
 
+@check("daemon-log-level-info", title="The daemon logs at level info", needs=("daemon",))
+def log_level_info(facts):
+    config, problem = _config(facts)
+    if problem:
+        return problem
+    level = config.get("log-level")
+    shown = level.describe() if level else "log-level=info (not set; default)"
+    debug = config.get("debug")
+    if debug and debug.value is True:
+        # dockerd enables debug logging after applying log-level: debug wins.
+        return failed(f"{debug.describe()} switches logging to debug, whatever log-level says; {shown}")
+    if level is None or level.value == "info":
+        return passed(shown)
+    return failed(f"{shown}, expected info")
+
+
 @check("daemon-tls-verify", title="A daemon listening on TCP verifies clients with TLS", needs=("daemon",))
 def tls_verify(facts):
     config, problem = _config(facts)
@@ -72,7 +88,7 @@ def remote_logging(facts):
         return passed(f"log-driver={driver} ({source})")
     if driver == "syslog":
         address = str(options.get("syslog-address", ""))
-        if address and not address.startswith("unix://"):
+        if address and not _local_address(address):
             return passed(f"log-driver=syslog to {address} ({source})")
     if driver in LOCAL_FORWARDABLE:
         return warned(f"log-driver={driver} ({source}) writes to the local {driver}: "
@@ -80,6 +96,15 @@ def remote_logging(facts):
     if "/" in driver or ":" in driver:
         return warned(f"log-driver={driver} ({source}) is a plugin: confirm it ships logs off the host")
     return failed(f"log-driver={driver} ({source}) keeps logs on this host only")
+
+
+def _local_address(address: str) -> bool:
+    """unix sockets and loopback addresses are this host's own syslog."""
+    scheme, _, rest = address.partition("://")
+    if scheme.startswith("unix"):
+        return True
+    host = rest.rsplit(":", 1)[0].strip("[]") if rest.count(":") else rest
+    return host in ("localhost", "::1", "") or host.startswith("127.")
 
 
 # Engine 17.12 removed the v1 registry client along with --disable-legacy-registry.

@@ -46,7 +46,7 @@ def test_plugin_checks_run_in_the_audit(plugin_on_path, capsys):
     plugin_on_path(PLUGIN)
     code = main(["--facts", str(FIXTURES / "hardened-host.json"), "--check", "site-container-label", "-q"])
     out = capsys.readouterr().out
-    assert code == 1 and "FAIL 1" in out
+    assert code == 1 and "1 FAIL" in out
 
 
 def test_a_broken_plugin_is_a_configuration_error(plugin_on_path, capsys):
