@@ -41,7 +41,7 @@ TARGET_FIELDS = {
     "container": ("field", "default", "when_absent"),
     "image": ("field", "default", "when_absent"),
     "host": ("field", "default", "when_absent"),
-    "file": ("file", "field", "when_missing"),
+    "file": ("file", "field", "when_missing", "when_rootless"),
     "audit": ("file", "when_missing"),
 }
 FILE_FIELDS = ("kind", "mode", "uid", "gid", "owner", "group", "link")
@@ -133,6 +133,7 @@ class YamlCheckSpec:
     on_fail: Status
     description: str
     source: str
+    when_rootless: Optional[Status] = None
 
 
 def load_check_file(text: str, path: str) -> list[Check]:
@@ -248,6 +249,7 @@ def _parse_spec(entry: Any, path: str, index: int) -> YamlCheckSpec:
 
     when_absent = status_field("when_absent", tuple(Status), None)
     when_missing = status_field("when_missing", tuple(Status), Status.SKIP)
+    when_rootless = status_field("when_rootless", tuple(Status), None)
     on_fail = status_field("on_fail", (Status.FAIL, Status.WARN, Status.INFO), Status.FAIL)
     description = entry.get("description", "")
     if not isinstance(description, str):
@@ -260,7 +262,7 @@ def _parse_spec(entry: Any, path: str, index: int) -> YamlCheckSpec:
         id=raw_id, title=title.strip(), target=target, op=op, expected=expected, field=field, files=files,
         has_default="default" in entry, default=default, when_absent=when_absent,
         when_missing=when_missing or Status.SKIP, on_fail=on_fail or Status.FAIL, description=description,
-        source=f"{path}:{line}")
+        source=f"{path}:{line}", when_rootless=when_rootless)
 
 
 # -- evaluation -------------------------------------------------------------------------------------
@@ -445,6 +447,9 @@ def judge_watch(file: FileFacts, rules: list[str], source: str) -> Outcome:
 
 
 def _run_file(spec: YamlCheckSpec, facts: Facts) -> CheckResult:
+    if spec.when_rootless is not None and not facts.daemon.unavailable() and facts.daemon.rootless:
+        return CheckResult(spec.id, spec.when_rootless,
+                           f"rootless daemon (uid {facts.daemon.uid}): its files belong to its user, not root")
     items: list[Item] = []
     reasons: list[str] = []
     for name in spec.files:

@@ -107,6 +107,9 @@ def engine_version(facts, params):
 @check("host-docker-group-members", title="Members of the docker group (for a human to confirm)",
        needs=("docker_group",))
 def docker_group_members(facts):
+    if not facts.daemon.unavailable() and facts.daemon.rootless:
+        return info(f"rootless daemon (uid {facts.daemon.uid}): only its user can reach its socket; "
+                    "no group grants access")
     group = facts.docker_group
     if not group.exists:
         return info(f"there is no {group.name!r} group in /etc/group: only root can use the API socket "

@@ -48,11 +48,16 @@ def locate(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig],
     found: dict[str, list[str]] = {}
     notes: dict[str, str] = {}
 
+    unit_dirs = UNIT_DIRS
+    if daemon.rootless and daemon.config_file and "/.config/docker/" in daemon.config_file:
+        # A rootless daemon runs from its user's systemd units.
+        home_config = daemon.config_file.split("/.config/docker/", 1)[0] + "/.config"
+        unit_dirs = (f"{home_config}/systemd/user",) + UNIT_DIRS
     for unit in ("docker.service", "docker.socket"):
-        path = _first_existing(host, [f"{d}/{unit}" for d in UNIT_DIRS])
+        path = _first_existing(host, [f"{d}/{unit}" for d in unit_dirs])
         found[unit] = [path] if path else []
         if not path:
-            notes[unit] = f"no {unit} unit in {', '.join(UNIT_DIRS)}"
+            notes[unit] = f"no {unit} unit in {', '.join(unit_dirs)}"
     dropins: list[str] = []
     for d in UNIT_DIRS:
         dropins += [f"{d}/docker.service.d/{n}" for n in _listdir(host, f"{d}/docker.service.d") if n.endswith(".conf")]
