@@ -6,10 +6,10 @@ what changed (`--fail-on new`), not on every known finding.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.reporters.json_report import ReportFileError, load_report
 from bench.results import Report
 from bench.status import Status
 
@@ -50,9 +50,7 @@ def findings_of_report(report: Report) -> dict[Key, str]:
     return found
 
 
-def findings_of_json(data: Any, source: str) -> dict[Key, str]:
-    if not isinstance(data, dict) or data.get("schema_version") != 1 or not isinstance(data.get("results"), list):
-        raise BaselineError(f"{source} is not a docker-cis-bench JSON report (schema version 1)")
+def findings_of_json(data: dict[str, Any], source: str) -> dict[Key, str]:
     found: dict[Key, str] = {}
     statuses = {s.value for s in FINDING}
     try:
@@ -70,13 +68,9 @@ def findings_of_json(data: Any, source: str) -> dict[Key, str]:
 
 def load_baseline(path: str) -> dict[Key, str]:
     try:
-        with open(path, "rb") as handle:
-            data = json.loads(handle.read().decode("utf-8"))
-    except OSError as exc:
-        raise BaselineError(f"cannot read baseline {path}: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"baseline {path} is not valid JSON ({exc})") from None
-    return findings_of_json(data, path)
+        return findings_of_json(load_report(path), path)
+    except ReportFileError as exc:
+        raise BaselineError(f"baseline: {exc}") from None
 
 
 def compare(report: Report, earlier: dict[Key, str], source: str) -> Comparison:

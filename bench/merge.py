@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.reporters.json_report import ReportFileError, load_report
 from bench.sanitize import printable
 from bench.status import Status
 
@@ -37,15 +38,9 @@ class Fleet:
 
 def _load(path: str) -> dict[str, Any]:
     try:
-        with open(path, "rb") as handle:
-            data = json.loads(handle.read().decode("utf-8"))
-    except OSError as exc:
-        raise MergeError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MergeError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or data.get("schema_version") != 1 or not isinstance(data.get("results"), list):
-        raise MergeError(f"{path} is not a docker-cis-bench JSON report (schema version 1)")
-    return data
+        return load_report(path)
+    except ReportFileError as exc:
+        raise MergeError(str(exc)) from None
 
 
 def merge_reports(paths: list[str]) -> Fleet:

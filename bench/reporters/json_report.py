@@ -72,3 +72,22 @@ def _scrub(value: Any) -> Any:
 
 def render_json(report: Report, **_: Any) -> str:
     return json.dumps(_scrub(report_data(report)), indent=2, ensure_ascii=False) + "\n"
+
+
+class ReportFileError(ValueError):
+    """A file is not a JSON report of this schema version."""
+
+
+def load_report(path: str) -> dict[str, Any]:
+    """An earlier JSON report (for --baseline and merge), checked for the parts they read."""
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read().decode("utf-8"))
+    except OSError as exc:
+        raise ReportFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ReportFileError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("schema_version") != REPORT_SCHEMA_VERSION \
+            or not isinstance(data.get("results"), list):
+        raise ReportFileError(f"{path} is not a docker-cis-bench JSON report (schema version {REPORT_SCHEMA_VERSION})")
+    return data
