@@ -106,7 +106,10 @@ class Host:
 
     def read_text(self, path: str, limit: int = MAX_READ) -> str:
         """Read a regular file. Never opens FIFOs or devices (that could hang or have effects).
-        Files up to MAX_READ are read once and remembered; larger ones (audit logs) are not kept."""
+        Reads of up to MAX_READ (configuration files) are made once and remembered; larger ones
+        (audit logs) are not kept."""
+        if limit > MAX_READ:
+            return self._read_text(path, limit)
         key = (path, limit)
         known = self._texts.get(key)
         if isinstance(known, OSError):
@@ -118,8 +121,7 @@ class Host:
         except OSError as exc:
             self._texts[key] = exc
             raise
-        if len(text) <= MAX_READ:
-            self._texts[key] = text
+        self._texts[key] = text
         return text
 
     def _read_text(self, path: str, limit: int) -> str:

@@ -40,8 +40,11 @@ def _redact_args(args: Any, keep_first: bool) -> Any:
     return [REDACTED] if args else []
 
 
-def redact_inspect(data: dict[str, Any]) -> dict[str, Any]:
-    data = copy.deepcopy(data)
+def redact_inspect(data: dict[str, Any], *, in_place: bool = False) -> dict[str, Any]:
+    """The inspect data without secret values; a copy, unless the caller owns `data` (freshly
+    decoded JSON) and says so with in_place=True, which saves a deep copy per container."""
+    if not in_place:
+        data = copy.deepcopy(data)
     config = data.get("Config")
     if isinstance(config, dict):
         config["Env"] = _redact_env(config.get("Env"))

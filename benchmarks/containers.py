@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import signal
 import statistics
 import subprocess
@@ -149,6 +150,27 @@ def run_audit(argv: list[str], env: dict[str, str], stdout_path: Optional[str] =
     return elapsed, usage.ru_maxrss, stderr
 
 
+def scan_workers(host: str, all_containers: bool, runs: int, counts: list[int]) -> list[tuple[int, float, float]]:
+    """The auditor's own container collection (list + one inspect each, redacted) in this process,
+    with 1, 2, 4 ... inspect requests in flight: (workers, median wall, median CPU of this process)."""
+    sys.path.insert(0, str(REPO))
+    from bench.collect.engine import EngineOptions, EngineSession, collect_containers, collect_engine
+
+    out = []
+    for workers in counts:
+        walls, cpus = [], []
+        for _ in range(runs):
+            session = EngineSession(EngineOptions(base_url=host, all_containers=all_containers, workers=workers))
+            collect_engine(session)
+            started, cpu = time.perf_counter(), time.process_time()
+            collect_containers(session)
+            walls.append(time.perf_counter() - started)
+            cpus.append(time.process_time() - cpu)
+            session.close()
+        out.append((workers, statistics.median(walls), statistics.median(cpus)))
+    return out
+
+
 def containers_in_report(path: str) -> int:
     with open(path, encoding="utf-8") as handle:
         report = json.load(handle)
@@ -176,15 +198,18 @@ def measure(row: Row, host: str, client: Any, runs: int, env: dict[str, str], wo
 # -- report ------------------------------------------------------------------------------------
 
 def target_of(row: Row) -> tuple[str, Optional[bool]]:
+    """The issue's targets: no containers <= 0.6 s; 100 running <= 2 x raw + 0.5 s; 1,000 created
+    with --all <= 3 s and <= 200 MB. Other sizes have none (the table still shows their growth)."""
     if row.all_containers:
-        if row.containers >= 1000:
-            ok = row.wall_median <= 3.0 and row.rss_mb <= 200
-            return "<= 3 s and <= 200 MB", ok
+        if row.containers == 1000:
+            return "<= 3 s and <= 200 MB", row.wall_median <= 3.0 and row.rss_mb <= 200
         return "", None
     if row.containers == 0:
         return "<= 0.6 s", row.wall_median <= 0.6
-    bound = 2 * row.raw_median + 0.5
-    return f"<= 2 x raw + 0.5 s = {bound:.2f} s", row.wall_median <= bound
+    if row.containers == 100:
+        bound = 2 * row.raw_median + 0.5
+        return f"<= 2 x raw + 0.5 s = {bound:.2f} s", row.wall_median <= bound
+    return "", None
 
 
 def table(rows: list[Row], runs: int) -> str:
@@ -209,6 +234,23 @@ def table(rows: list[Row], runs: int) -> str:
             {True: "yes", False: "NO", None: "-"}[ok],
         ]) + " |")
     return "\n".join(lines)
+
+
+def fit(rows: list[Row]) -> Optional[str]:
+    """Least squares: wall = a + b * containers, and how well a line explains the medians."""
+    if len(rows) < 3:
+        return None
+    xs, ys = [float(r.containers) for r in rows], [r.wall_median for r in rows]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    if sxx == 0:
+        return None
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+    intercept = my - slope * mx
+    total = sum((y - my) ** 2 for y in ys)
+    residual = sum((y - (intercept + slope * x)) ** 2 for x, y in zip(xs, ys))
+    r2 = 1 - residual / total if total else 1.0
+    return f"audit wall ~= {intercept:.3f} s + {slope * 1000:.2f} ms x containers (R^2 = {r2:.3f})"
 
 
 def machine(client: Any) -> list[str]:
@@ -255,14 +297,24 @@ def sizes(text: str) -> list[int]:
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=sizes, default=[0, 10, 100],
-                        help="numbers of running containers (default: 0,10,100)")
-    parser.add_argument("--all-sizes", type=sizes, default=[1000],
-                        help="numbers of created-only containers, audited with --all (default: 1000; '' for none)")
+    parser.add_argument("--sizes", type=sizes, default=[0, 10, 50, 100],
+                        help="numbers of running containers (default: 0,10,50,100)")
+    parser.add_argument("--all-sizes", type=sizes, default=[250, 500, 1000],
+                        help="numbers of created-only containers, audited with --all (default: 250,500,1000; "
+                             "'' for none)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per size, after one warm-up (default: 5)")
+    parser.add_argument("--workers-scan", default="1,2,4,8", metavar="N,N,...",
+                        help="at the largest size, also time the auditor's container collection alone with "
+                             "this many inspect requests in flight (default: 1,2,4,8; '' to skip)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    try:
+        worker_counts = [int(v) for v in args.workers_scan.split(",") if v.strip()]
+    except ValueError:
+        parser.error("--workers-scan takes numbers, e.g. 1,2,4,8")
+    scan: list[tuple[int, float, float]] = []
+    scan_label = ""
 
     def stop(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
@@ -304,6 +356,12 @@ def main(argv: Optional[list[str]] = None) -> int:
                 ids = ids[:n]
             print(f"measuring {n} created containers with --all ...", file=sys.stderr, flush=True)
             rows.append(measure(Row(n, True), daemon.host, probe, args.runs, env, daemon.dir))
+        if worker_counts and rows and rows[-1].containers:
+            last = rows[-1]
+            print("timing the container collection with 1, 2, 4 ... requests in flight ...", file=sys.stderr,
+                  flush=True)
+            scan = scan_workers(daemon.host, last.all_containers, args.runs, worker_counts)
+            scan_label = f"{last.containers:,} {'created, --all' if last.all_containers else 'running'}"
     except Unavailable as exc:
         print(f"cannot run the benchmark here: {exc}", file=sys.stderr)
         return 2
@@ -314,7 +372,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print("removing the containers and stopping the throwaway dockerd ...", file=sys.stderr, flush=True)
         daemon.stop()
 
-    command = " ".join(["python", "benchmarks/containers.py"] + (sys.argv[1:] if argv is None else argv))
+    command = shlex.join(["python", "benchmarks/containers.py"] + (sys.argv[1:] if argv is None else argv))
     print(f"# docker-cis-bench: audit time against Engine API time\n\n`{command}`\n")
     print("\n".join(f"- {line}" for line in about))
     print()
@@ -323,13 +381,25 @@ def main(argv: Optional[list[str]] = None) -> int:
     print("raw: docker SDK APIClient, list + inspect of each container, sequential, median of "
           f"{args.runs}. audit: `python -m bench --host ... --format json [--all]` > /dev/null as a "
           "separate process, wall clock, median; peak RSS is the largest ru_maxrss of its runs.")
+    for label, group in (("running", [r for r in rows if not r.all_containers]),
+                         ("created, --all", [r for r in rows if r.all_containers])):
+        line = fit(group)
+        if line:
+            print(f"linear fit, {label}: {line}")
     for row in rows:
         if row.seen is not None and row.seen != row.containers:
             print(f"WARNING: with {row.containers} containers the report named {row.seen} of them")
         noise = [line for line in row.stderr.splitlines() if line.strip()]
         if noise:
             print(f"note: the audit of {row.containers} containers wrote to stderr: {noise[0][:200]}")
-    print(f"\n(benchmark ran for {time.monotonic() - started:.0f} s)")
+    if scan:
+        print(f"\nThe auditor's container collection alone (list + inspect + redact, in-process), {scan_label} "
+              f"containers, median of {args.runs}:\n")
+        print("| inspect requests in flight | wall | auditor CPU |\n|---|---|---|")
+        for workers, wall, cpu in scan:
+            print(f"| {workers} | {wall:.3f} s | {cpu:.3f} s |")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n(benchmark ran for {time.monotonic() - started:.0f} s; load average at the end: {load})")
     failed = [r for r in rows if target_of(r)[1] is False]
     return 1 if failed else 0
 

@@ -13,11 +13,13 @@ def _running(container) -> bool:
 
 # -- 4.1 --------------------------------------------------------------------------------------------
 
-@container_check("container-user", title="The container runs as a non-root user", needs=("processes",))
+@container_check("container-user", title="The container runs as a non-root user")
 def container_user(container, facts):
     user = str(container.get("Config.User", "") or "")
     name = user.split(":", 1)[0]
-    status = facts.processes.init_status.get(container.id, {})
+    # The verdict needs only the inspect data; the host uid (userns-remap) is a note where the
+    # processes were seen (not on a remote engine, which would otherwise make 4.1 SKIP).
+    status = {} if facts.processes.unavailable() else facts.processes.init_status.get(container.id, {})
     host_uid = status.get("Uid", "").split(" ")[0] if status.get("Uid") else ""
     mapped = f"; on the host it runs as uid {host_uid}" if host_uid and host_uid != "0" else ""
     if name in ("", "root", "0"):
@@ -218,9 +220,12 @@ def container_ulimit_override(container, facts):
                  if not (isinstance(defaults.get(str(u.get("Name"))), dict)
                          and defaults[str(u.get("Name"))].get("Soft") == u.get("Soft")
                          and defaults[str(u.get("Name"))].get("Hard") == u.get("Hard"))]
+    if overrides and config.error:
+        # Cannot tell an override from the daemon's defaults copied in: evidence, not a finding.
+        return info("ulimits " + ", ".join(_ulimit_text(u) for u in overrides) + " (whether they override the "
+                    f"daemon's default-ulimits cannot be told: {config.error})")
     if overrides:
-        unknown = f" (the daemon's default-ulimits are unknown: {config.error})" if config.error else ""
-        return failed("overrides the default ulimits: " + ", ".join(_ulimit_text(u) for u in overrides) + unknown)
+        return failed("overrides the default ulimits: " + ", ".join(_ulimit_text(u) for u in overrides))
     return passed("ulimits " + ", ".join(_ulimit_text(u) for u in ulimits) + " are the daemon's default-ulimits")
 
 

@@ -16,7 +16,11 @@ from bench.hostio import Host
 _PREREQUISITES = {
     "daemon": ("engine",),
     "files": ("daemon", "engine"),
-    "containers": ("engine",),
+    # Container checks read the daemon's defaults where they can (no-new-privileges for a stopped
+    # container, default-ulimits that dockerd copies into each container) without requiring them,
+    # so that a remote engine still gets verdicts: collect the daemon with the containers, or
+    # `--check 5.25` would judge differently from a full audit.
+    "containers": ("engine", "daemon"),
     "images": ("engine",),
     "processes": ("containers",),
     "execs": ("containers",),

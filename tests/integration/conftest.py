@@ -1,0 +1,81 @@
+"""Integration tests: the real CLI against throwaway dockerd instances on this machine.
+
+They need root and Debian's docker.io (tests/dockerd.py installs it when it can). Where that is not
+possible the tests are skipped with the reason, unless BENCH_REQUIRE_INTEGRATION=1 (CI sets it):
+then an unavailable environment fails them, so CI cannot pass without having run them.
+
+Each configuration's daemon lives for the test module that uses it (module-scoped fixtures), so at
+most one of them runs at a time, and it is stopped, with everything made for it, however the tests
+end.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Callable, Iterator
+
+import pytest
+
+# The shared tests live in a helper module: let pytest explain their failing asserts too.
+pytest.register_assert_rewrite("integration_common")
+
+from dockerd import Unavailable  # noqa: E402
+from integration_env import (LIMITS, Env, build_default, build_hardened, build_insecure,  # noqa: E402
+                             require_environment)
+
+REQUIRED = os.environ.get("BENCH_REQUIRE_INTEGRATION") == "1"
+_NOTES: dict[str, list[str]] = {}
+
+
+def unavailable(reason: str) -> None:
+    """Skip, or fail when BENCH_REQUIRE_INTEGRATION=1 says the environment must be there."""
+    if REQUIRED:
+        pytest.fail(f"integration environment unavailable, and BENCH_REQUIRE_INTEGRATION=1: {reason}",
+                    pytrace=False)
+    pytest.skip(f"integration environment unavailable: {reason} (set BENCH_REQUIRE_INTEGRATION=1 to fail instead)")
+
+
+@pytest.fixture(scope="session")
+def integration_host() -> None:
+    try:
+        require_environment()
+    except Unavailable as exc:
+        unavailable(str(exc))
+
+
+@contextlib.contextmanager
+def _environment(build: Callable[[contextlib.ExitStack], Env]) -> Iterator[Env]:
+    with contextlib.ExitStack() as stack:
+        try:
+            env = build(stack)
+        except Unavailable as exc:
+            unavailable(str(exc))  # raises; the stack removes what was made so far
+        _NOTES[env.name] = env.notes
+        yield env
+
+
+@pytest.fixture(scope="module")
+def default_env(integration_host: None) -> Iterator[Env]:
+    with _environment(build_default) as env:
+        yield env
+
+
+@pytest.fixture(scope="module")
+def hardened_env(integration_host: None) -> Iterator[Env]:
+    with _environment(build_hardened) as env:
+        yield env
+
+
+@pytest.fixture(scope="module")
+def insecure_env(integration_host: None) -> Iterator[Env]:
+    with _environment(build_insecure) as env:
+        yield env
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+    notes = [(name, note) for name, items in _NOTES.items() for note in items]
+    if notes or _NOTES:
+        notes += [("all", note) for note in LIMITS]
+        terminalreporter.section("integration: not made real on this machine")
+        for name, note in notes:
+            terminalreporter.write_line(f"[{name}] {note}")
