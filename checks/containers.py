@@ -246,13 +246,24 @@ def _security_opts(container) -> list[str]:
     return [str(o).replace(":", "=", 1) for o in container.get("HostConfig.SecurityOpt", []) or []]
 
 
-@container_check("container-seccomp", title="The default (or a custom) seccomp profile applies", needs=("processes",))
+def _kernel_status(container, facts):
+    """(what the kernel reports for the container's main process, or None; why it is unknown).
+    Inspect data decides where /proc cannot be read (a remote engine); the kernel is a second
+    opinion where it can."""
+    if facts.processes.unavailable():
+        return None, f" (kernel status not available: {facts.processes.unavailable()})"
+    return facts.processes.init_status.get(container.id), ""
+
+
+@container_check("container-seccomp", title="The default (or a custom) seccomp profile applies")
 def container_seccomp(container, facts):
     if "seccomp=unconfined" in _security_opts(container):
         return failed("seccomp=unconfined")
     if container.get("HostConfig.Privileged", False):
         return failed("privileged: no seccomp filter applies")
-    status = facts.processes.init_status.get(container.id)
+    status, unknown = _kernel_status(container, facts)
+    if unknown:
+        return passed("no seccomp=unconfined option" + unknown)
     if status and status.get("Seccomp") == "0":
         return failed("the kernel reports no seccomp filter on the container's process")
     if status and status.get("Seccomp") == "2":
@@ -262,13 +273,12 @@ def container_seccomp(container, facts):
     return passed("no seccomp=unconfined option")
 
 
-@container_check("container-no-new-privileges", title="The container cannot gain new privileges",
-                 needs=("processes",))
+@container_check("container-no-new-privileges", title="The container cannot gain new privileges")
 def container_no_new_privileges(container, facts):
     options = _security_opts(container)
     if any(o in ("no-new-privileges", "no-new-privileges=true") for o in options):
         return passed("security option no-new-privileges")
-    status = facts.processes.init_status.get(container.id)
+    status, unknown = _kernel_status(container, facts)
     if status and status.get("NoNewPrivs") == "1":
         return passed("the kernel reports NoNewPrivs=1 (set by the daemon's default)")
     if status and status.get("NoNewPrivs") == "0":
@@ -276,8 +286,8 @@ def container_no_new_privileges(container, facts):
     from bench.daemon_config import config_of
 
     config = config_of(facts)  # an ERROR config (daemon not examined) simply does not vouch for it
-    if not config.error and config.value("no-new-privileges") is True and not _running(container):
-        return passed("not running; the daemon applies no-new-privileges by default")
-    if _running(container) and status is None:
+    if not config.error and config.value("no-new-privileges") is True and (unknown or not _running(container)):
+        return passed("the daemon applies no-new-privileges by default" + unknown)
+    if _running(container) and status is None and not unknown:
         return errored("cannot read the container process's status to see NoNewPrivs")
-    return failed("no-new-privileges is not set")
+    return failed("no-new-privileges is not set" + unknown)

@@ -46,8 +46,10 @@ def tls_verify(facts):
     missing = [k for k in ("tlscacert", "tlscert", "tlskey") if not config.value(k)]
     listening = ", ".join(network)
     if not config.value("tlsverify"):
-        how = "TLS without client verification" if config.value("tls") else "no TLS"
-        return failed(f"listens on {listening} with {how}{_source(config, 'tlsverify')}")
+        if config.value("tls"):
+            return failed(f"listens on {listening} with TLS{_source(config, 'tls')} but no client verification "
+                          "(tlsverify not set): any client may connect")
+        return failed(f"listens on {listening} without TLS: any client may connect")
     if missing:
         return failed(f"listens on {listening} with tlsverify, but {', '.join(missing)} not set: "
                       "dockerd falls back to ~/.docker of its user")

@@ -77,7 +77,7 @@ class TestInsecureDaemon(AuditContract):
 
     def test_findings_say_what_is_wrong(self, env: Env, reports) -> None:
         results = by_id(reports["running"])
-        assert "without client verification" in results["2.6"]["details"]
+        assert "but no client verification" in results["2.6"]["details"]
         assert "flag --log-level debug" in results["2.2"]["details"]
         assert "nobody" in results["3.15"]["details"]
         assert "0666" in results["3.16"]["details"]
