@@ -132,7 +132,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _merge(args)
         return _audit(args)
     except UsageError as exc:
-        print(f"{TOOL_NAME}: error: {exc}", file=sys.stderr)
+        from bench.sanitize import printable
+
+        # One line, whatever a file name or a parser put in the message (newlines, escape sequences).
+        print(f"{TOOL_NAME}: error: {printable(exc, limit=4000)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{TOOL_NAME}: interrupted", file=sys.stderr)

@@ -112,7 +112,12 @@ def parse_yaml(text: str, path: str) -> Any:
         line = mark.line + 1 if mark is not None else None
         raise CheckFileError(path, f"YAML syntax error: {exc.problem or exc}", line=line) from None
     except yaml.YAMLError as exc:
-        raise CheckFileError(path, f"YAML error: {exc}") from None
+        # A ReaderError (a character YAML does not allow) has a position, not a mark; its text runs
+        # over several lines, and the error must be one.
+        position = getattr(exc, "position", None)
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+        raise CheckFileError(path, f"YAML error: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}",
+                             line=line) from None
     except RecursionError:
         raise CheckFileError(path, "YAML nested too deeply") from None
 

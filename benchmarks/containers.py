@@ -70,8 +70,11 @@ class Clients:
 def parallel(fn: Callable[[Any], Any], items: list[Any], threads: int = SETUP_THREADS) -> list[Any]:
     if not items:
         return []
-    with ThreadPoolExecutor(max_workers=min(threads, len(items))) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(threads, len(items)))
+    try:
         return list(pool.map(fn, items))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # on Ctrl-C, start nothing new
 
 
 def make_containers(clients: Clients, names: list[str], start: bool) -> list[str]:
