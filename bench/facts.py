@@ -8,6 +8,7 @@ here, e.g. host files of a remote engine: checks that need it are SKIP). A group
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -228,7 +229,12 @@ FACT_GROUPS = ("host", "daemon", "engine", "files", "containers", "images", "mou
 
 
 def facts_to_json(facts: Facts) -> str:
-    return json.dumps(to_data(facts), indent=1, sort_keys=False, ensure_ascii=False) + "\n"
+    text = json.dumps(to_data(facts), indent=1, sort_keys=False, ensure_ascii=False) + "\n"
+    if text.isascii():
+        return text
+    # Bytes from the host that are not UTF-8 (a file name, a daemon's argv) arrive as lone
+    # surrogates, which UTF-8 cannot encode: write those as JSON escapes, which load back the same.
+    return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def facts_from_data(data: Any) -> Facts:

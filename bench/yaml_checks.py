@@ -116,8 +116,8 @@ def parse_yaml(text: str, path: str) -> Any:
         # over several lines, and the error must be one.
         position = getattr(exc, "position", None)
         line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
-        raise CheckFileError(path, f"YAML error: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}",
-                             line=line) from None
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckFileError(path, f"YAML error: {message}", line=line) from None
     except RecursionError:
         raise CheckFileError(path, "YAML nested too deeply") from None
 
@@ -411,7 +411,9 @@ def file_value(spec: YamlCheckSpec, file: FileFacts) -> tuple[Any, str]:
 
 def describe_file_value(spec: YamlCheckSpec, file: FileFacts) -> str:
     if spec.op.name == "mode_at_most":
-        return f"mode {file.mode:04o}" if file.mode is not None else "mode unknown"
+        if file.mode is None:
+            return "mode unknown"
+        return f"mode {file.mode:04o}" + (" (the sticky bit grants no access)" if file.mode & 0o1000 else "")
     if spec.op.name == "owned_by":
         return f"owner {file.owner or file.uid}:{file.group or file.gid}"
     return ""

@@ -3,30 +3,44 @@ group, content trust, and the evidence for the host recommendations a human must
 from __future__ import annotations
 
 import os
+from typing import Optional
 
-from bench.check import check, failed, info, passed, warned
-from bench.daemon_config import config_of
+from bench.check import check, errored, failed, info, passed, warned
+from bench.daemon_config import ConfigError, config_of, parse_flags
 from bench.operators import OperandError, parse_version
 
 
-def data_root_of(facts) -> tuple[str, str]:
-    """The daemon's data directory and how we know it."""
+def data_root_of(facts) -> tuple[Optional[str], str]:
+    """The daemon's data directory and how we know it; (None, why) when it cannot be known (a guess
+    could judge the wrong directory, and pass)."""
     root = facts.engine.info.get("DockerRootDir") if not facts.engine.unavailable() else None
     if root:
         return root, "as the Engine API reports"
-    if not facts.daemon.unavailable():
-        config = config_of(facts)
-        if not config.error:
-            for key in ("data-root", "graph"):
-                setting = config.get(key)
-                if setting:
-                    return str(setting.value), setting.source
-    return "/var/lib/docker", "the default; the daemon could not be asked"
+    if facts.daemon.unavailable():
+        return None, (f"the engine cannot be asked ({facts.engine.unavailable() or 'it reports no DockerRootDir'}) "
+                      f"and the daemon was not examined ({facts.daemon.unavailable()})")
+    config = config_of(facts)
+    settings = config.settings
+    if config.error:
+        # The flags still hold: dockerd refuses an option set both as a flag and in daemon.json.
+        try:
+            settings = parse_flags(facts.daemon.argv)[0]
+        except ConfigError:
+            settings = {}
+    for key in ("data-root", "graph"):
+        setting = settings.get(key)
+        if setting:
+            return str(setting.value), setting.source
+    if config.error:
+        return None, f"the engine cannot be asked and the daemon's configuration is unknown ({config.error})"
+    return "/var/lib/docker", "the default; set neither by flag nor in daemon.json"
 
 
 @check("host-docker-partition", title="The Docker data directory is on its own partition", needs=("mounts",))
 def docker_partition(facts):
     root, basis = data_root_of(facts)
+    if root is None:
+        return errored(f"the data root is unknown: {basis}")
     root = os.path.normpath(root)
     mounts = facts.mounts.mounts
     fstab = [e for e in facts.mounts.fstab if os.path.normpath(e.file) == root]

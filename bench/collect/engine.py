@@ -1,8 +1,10 @@
 """The Engine API: version, info, containers (one inspect each) and images.
 
 A local engine (a unix socket: the usual case) is spoken to with a small HTTP/1.1 client over the
-socket, from the standard library. The docker SDK serves every other endpoint (tcp with TLS, ssh,
-npipe) and is imported only then. That keeps a local audit's cost close to what the Engine API
+socket, from the standard library. The same client speaks to an ssh:// engine through
+`ssh ... docker system dial-stdio`, as the docker CLI does (the docker SDK would need paramiko for
+that, even with use_ssh_client). The docker SDK serves the other endpoints (tcp with TLS, npipe)
+and is imported only then. That keeps a local audit's cost close to what the Engine API
 itself costs: the SDK (requests, urllib3) takes about 0.1 s to import and spends about 2 ms of
 Python per request, several times what dockerd needs to answer an inspect; this client spends
 about 0.15 ms.
@@ -10,9 +12,13 @@ about 0.15 ms.
 from __future__ import annotations
 
 import fnmatch
+import io
 import json
+import math
 import os
+import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -54,6 +60,8 @@ class EngineOptions:
 
 def describe_api_error(exc: BaseException) -> str:
     """One line that says what went wrong talking to the daemon, without a traceback."""
+    if isinstance(exc, SshError):   # ssh's own words ("Permission denied (publickey)") say it best
+        return _first_line(str(exc))
     text = str(exc)
     lowered = text.lower()
     if isinstance(exc, PermissionError) or "permission denied" in lowered:
@@ -101,6 +109,20 @@ MAX_BODY = 256 * 1024 * 1024   # one API answer; an inspect is a few kB, a listi
 MAX_LINE = 65536
 
 
+class _DeadlineSocketIO(socket.SocketIO):
+    """A socket's raw reader that gives up at a deadline: --timeout bounds a whole API call, not
+    each read, so a daemon that answers a byte at a time cannot hold the audit."""
+
+    deadline = math.inf
+
+    def readinto(self, buffer: Any) -> Optional[int]:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("timed out")
+        self._sock.settimeout(min(remaining, 3600.0))
+        return super().readinto(buffer)
+
+
 class UnixSocketClient:
     """GET requests to the Engine API on a unix socket, over one kept-alive HTTP/1.1 connection.
 
@@ -120,8 +142,12 @@ class UnixSocketClient:
         self._version: Optional[dict[str, Any]] = None
 
     def _connect(self) -> None:
-        import socket
+        sock = self._open()
+        self._raw = _DeadlineSocketIO(sock, "rb")
+        self._sock, self._reader = sock, io.BufferedReader(self._raw)
 
+    def _open(self) -> socket.socket:
+        """A connected stream socket to the Engine API (SshClient: one end of a pair with ssh)."""
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:
@@ -134,7 +160,7 @@ class UnixSocketClient:
         except BaseException:
             sock.close()
             raise
-        self._sock, self._reader = sock, sock.makefile("rb")
+        return sock
 
     def close(self) -> None:
         if self._sock is not None:
@@ -150,13 +176,17 @@ class UnixSocketClient:
         url = f"/v{self.api_version}{path}" if versioned and self.api_version else path
         request = (f"GET {url} HTTP/1.1\r\nHost: docker\r\nUser-Agent: {TOOL_NAME}/{__version__}\r\n"
                    "Accept: application/json\r\n\r\n").encode("ascii")
+        deadline = time.monotonic() + self.timeout
         for attempt in (1, 2):
             reused = self._sock is not None
             if not reused:
                 self._connect()
             try:
+                self._sock.settimeout(max(deadline - time.monotonic(), 0.001))
                 self._sock.sendall(request)
+                self._raw.deadline = deadline
                 status, reason, body, keep = self._read_response()
+                self._raw.deadline = math.inf
                 break
             except (BrokenPipeError, ConnectionResetError, _ClosedBeforeAnswer):
                 # The daemon closed a kept-alive connection between two requests: a GET is safe to
@@ -281,6 +311,129 @@ def _quote(part: str) -> str:
     return quote(str(part), safe="")
 
 
+# -- ssh:// engines ------------------------------------------------------------------------------
+
+class SshError(ConnectionError):
+    """ssh could not take the audit to the remote engine; the message is one line, in ssh's words."""
+
+
+SSH_GRACE = 2.0   # seconds an ssh whose input has closed gets to end by itself before it is killed
+
+
+def parse_ssh_url(url: str) -> tuple[Optional[str], str, Optional[int]]:
+    """(user, host, port) of ssh://[user@]host[:port], as the docker CLI takes it."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise SshError(f"bad ssh address {url!r}: {exc}") from None
+    if parts.scheme != "ssh" or not parts.hostname:
+        raise SshError(f"bad ssh address {url!r}: expected ssh://[user@]host[:port]")
+    if parts.password is not None:
+        raise SshError(f"bad ssh address {url!r}: no password in the address; use a key or ssh-agent")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise SshError(f"bad ssh address {url!r}: nothing may follow host[:port]")
+    if parts.hostname.startswith("-") or (parts.username or "").startswith("-"):
+        raise SshError(f"bad ssh address {url!r}")
+    return parts.username, parts.hostname, port
+
+
+def ssh_argv(url: str, timeout: float) -> list[str]:
+    """The command the docker CLI runs for an ssh:// host, made safe to run unattended: no prompts
+    (BatchMode: keys or ssh-agent only; an unknown host key fails instead of asking), and a bound
+    on the time to connect. The user's ~/.ssh/config applies as usual."""
+    import math
+
+    user, host, port = parse_ssh_url(url)
+    argv = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, math.ceil(timeout))}", "-T"]
+    if user:
+        argv += ["-l", user]
+    if port:
+        argv += ["-p", str(port)]
+    return argv + ["--", host, "docker", "system", "dial-stdio"]
+
+
+class SshClient(UnixSocketClient):
+    """The Engine API of a remote host through `ssh HOST docker system dial-stdio`: the remote
+    docker CLI relays the HTTP requests to its daemon's socket. Each client runs one ssh process
+    (argv list, no shell here), spoken to over a socket pair."""
+
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT, api_version: Optional[str] = None):
+        super().__init__(url, timeout, api_version)
+        self.url = url
+        self._proc: Any = None
+        self._stderr: Any = None
+        self._failure: Optional[str] = None
+
+    def _open(self) -> socket.socket:
+        import shutil
+        import subprocess
+        import tempfile
+
+        argv = ssh_argv(self.url, self.timeout)
+        ssh = shutil.which("ssh")
+        if not ssh:
+            raise SshError(f"cannot reach {self.url}: the ssh client is not installed (apt-get install openssh-client)")
+        ours, theirs = socket.socketpair()
+        stderr = tempfile.TemporaryFile()
+        try:
+            # A session of its own: no terminal to prompt on, and a Ctrl-C reaches the auditor only.
+            proc = subprocess.Popen([ssh, *argv[1:]], stdin=theirs, stdout=theirs, stderr=stderr,
+                                    close_fds=True, start_new_session=True)
+        except OSError as exc:
+            ours.close()
+            stderr.close()
+            raise SshError(f"cannot run ssh for {self.url}: {exc.strerror or exc}") from None
+        finally:
+            theirs.close()
+        ours.settimeout(self.timeout)
+        self._proc, self._stderr = proc, stderr
+        return ours
+
+    def close(self) -> None:
+        proc, stderr = self._proc, self._stderr
+        self._proc = self._stderr = None
+        super().close()  # ssh reads the end of its input and ends
+        if proc is None:
+            return
+        import subprocess
+
+        try:
+            code: Optional[int] = proc.wait(timeout=SSH_GRACE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            code = None
+        try:
+            if code:  # ended by itself, unhappily: ssh (255) or the remote command said why
+                stderr.seek(0)
+                self._failure = _ssh_failure(self.url, code, stderr.read(65536).decode("utf-8", "replace"))
+        finally:
+            stderr.close()
+
+    def get(self, path: str, versioned: bool = True) -> Any:
+        self._failure = None
+        try:
+            return super().get(path, versioned)
+        except SshError:
+            raise
+        except (OSError, ProtocolError):
+            failure, self._failure = self._failure, None
+            if failure:
+                raise SshError(failure) from None
+            raise
+
+
+def _ssh_failure(url: str, code: int, stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines()
+             if line.strip() and not line.startswith(("Warning: Permanently added", "Pseudo-terminal"))]
+    said = lines[-1] if lines else "no message"
+    hint = " (is the docker CLI installed on the remote host?)" if code == 127 else ""
+    return f"ssh to {url} failed (exit {code}): {said}{hint}"[:400]
+
+
 # -- sessions ------------------------------------------------------------------------------------
 
 def _endpoint_from_env(environ: Optional[dict[str, str]]) -> tuple[str, dict[str, Any]]:
@@ -288,12 +441,32 @@ def _endpoint_from_env(environ: Optional[dict[str, str]]) -> tuple[str, dict[str
     it is not a local socket)."""
     env = os.environ if environ is None else environ
     host = (env.get("DOCKER_HOST") or "").strip()
-    if not host or host == "unix://" or host.startswith(("unix:///", "/")):
-        return host or DEFAULT_ENDPOINT, {}
+    if not host:
+        return default_endpoint(env), {}
+    if host == "unix://" or host.startswith(("unix:///", "/", "ssh://")):
+        return host, {}   # (TLS settings do not apply to an ssh tunnel)
     from docker.utils import kwargs_from_env
 
     kwargs = kwargs_from_env(environment=dict(env))
     return kwargs.get("base_url") or DEFAULT_ENDPOINT, kwargs
+
+
+def default_endpoint(environ: Optional[dict[str, str]] = None) -> str:
+    """Where the engine is when neither --host nor DOCKER_HOST says: the system socket; or, for a
+    user who has no system socket but runs a rootless daemon, that daemon's socket
+    $XDG_RUNTIME_DIR/docker.sock (the one dockerd-rootless.sh makes)."""
+    import stat
+
+    env = os.environ if environ is None else environ
+    runtime_dir = (env.get("XDG_RUNTIME_DIR") or "").strip()
+    if runtime_dir.startswith("/") and not os.path.lexists(DEFAULT_ENDPOINT[len("unix://"):]):
+        candidate = os.path.join(runtime_dir, "docker.sock")
+        try:
+            if stat.S_ISSOCK(os.stat(candidate).st_mode):
+                return "unix://" + candidate
+        except OSError:
+            pass
+    return DEFAULT_ENDPOINT
 
 
 _SDK_CLIENT: Any = None
@@ -354,6 +527,8 @@ class EngineSession:
 
     @property
     def uses_sdk(self) -> bool:
+        if self.endpoint.startswith("ssh://"):
+            return False
         return not (self.endpoint.startswith("unix:///") and self.options.tls is None)
 
     def client(self) -> Any:
@@ -372,6 +547,8 @@ class EngineSession:
         return client
 
     def _new_client(self, api_version: Optional[str]) -> Any:
+        if self.endpoint.startswith("ssh://"):
+            return SshClient(self.endpoint, self.options.timeout, api_version)
         if not self.uses_sdk:
             return UnixSocketClient(self.endpoint[len("unix://"):], self.options.timeout, api_version)
         import docker

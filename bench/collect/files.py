@@ -18,6 +18,9 @@ from bench.hostio import Host
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
              "/lib/systemd/system", "/usr/lib/systemd/system")
 BIN_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin")
+# systemd's user unit search path (after the user's own ~/.config/systemd/user): a rootless daemon
+# is started by its user's systemd, never by the system units above.
+USER_UNIT_DIRS = ("/etc/systemd/user", "/usr/local/lib/systemd/user", "/usr/lib/systemd/user", "/lib/systemd/user")
 
 ROLES = {
     "docker.service": "the systemd unit that starts dockerd",
@@ -49,17 +52,21 @@ def locate(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig],
     notes: dict[str, str] = {}
 
     unit_dirs = UNIT_DIRS
-    if daemon.rootless and daemon.config_file and "/.config/docker/" in daemon.config_file:
-        # A rootless daemon runs from its user's systemd units.
-        home_config = daemon.config_file.split("/.config/docker/", 1)[0] + "/.config"
-        unit_dirs = (f"{home_config}/systemd/user",) + UNIT_DIRS
+    home = _rootless_home(host, daemon)
+    if daemon.rootless:
+        # A rootless daemon runs from its user's systemd units; the system's docker.service and
+        # docker.socket start another daemon (the system one), whose files are not this one's.
+        unit_dirs = ((f"{home}/.config/systemd/user",) if home else ()) + USER_UNIT_DIRS
     for unit in ("docker.service", "docker.socket"):
         path = _first_existing(host, [f"{d}/{unit}" for d in unit_dirs])
         found[unit] = [path] if path else []
         if not path:
             notes[unit] = f"no {unit} unit in {', '.join(unit_dirs)}"
+            if daemon.rootless:
+                notes[unit] = (f"rootless daemon (uid {daemon.uid}): no {unit} user unit in {', '.join(unit_dirs)} "
+                               "(the system's units start the system daemon, not this one)")
     dropins: list[str] = []
-    for d in UNIT_DIRS:
+    for d in unit_dirs:
         dropins += [f"{d}/docker.service.d/{n}" for n in _listdir(host, f"{d}/docker.service.d") if n.endswith(".conf")]
     found["docker.service.d"] = _unique(host, dropins)
 
@@ -75,6 +82,11 @@ def locate(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig],
         notes["daemon.json"] = f"{config_file} does not exist (dockerd runs on its flags alone)"
 
     for role, path in (("default-docker", "/etc/default/docker"), ("sysconfig-docker", "/etc/sysconfig/docker")):
+        if daemon.rootless:
+            # Read by the system daemon's init script or unit only.
+            found[role] = []
+            notes[role] = f"rootless daemon (uid {daemon.uid}): {path} configures the system daemon, not this one"
+            continue
         found[role] = [path] if _exists(host, path) else []
         if not found[role]:
             notes[role] = f"{path} does not exist"
@@ -126,7 +138,7 @@ def _locate_tls(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfi
         path = config.value(key) if config is not None else None
         if not path and uses_tls:
             # dockerd's default: $DOCKER_CERT_PATH or ~/.docker of the daemon's user.
-            home = "/root" if daemon.uid in (None, 0) else None
+            home = "/root" if daemon.uid in (None, 0) else _rootless_home(host, daemon)
             if home:
                 path = f"{home}/.docker/{ {'tlscacert': 'ca', 'tlscert': 'cert', 'tlskey': 'key'}[key]}.pem"
         if path:
@@ -168,6 +180,17 @@ def _socket_unit_paths(host: Host, units: list[str]) -> list[str]:
             if eq and key.strip() == "ListenStream" and value.strip().startswith("/"):
                 paths.append(value.strip())
     return paths or ["/var/run/docker.sock"]
+
+
+def _rootless_home(host: Host, daemon: DaemonFacts) -> Optional[str]:
+    """The home directory of a rootless daemon's user (from its daemon.json path, else /etc/passwd)."""
+    if not daemon.rootless:
+        return None
+    if daemon.config_file and "/.config/docker/" in daemon.config_file:
+        return daemon.config_file.split("/.config/docker/", 1)[0]
+    from bench.collect.daemon import _home_of
+
+    return _home_of(host, daemon.uid) if daemon.uid not in (None, 0) else None
 
 
 def _rootless_config_dir(daemon: DaemonFacts) -> Optional[str]:
