@@ -140,7 +140,8 @@ def test_unknown_daemon_configuration_leaves_config_roles_unknown(fake_root):
     daemon = daemon_facts()
     config = effective_config(daemon.argv, daemon.config_file, '{"icc": "nope"}')
     facts = collect_files(Host(str(fake_root)), daemon, config, EngineFacts(error=None))
-    assert "tls-ca" not in facts.locations and "cannot tell" in facts.notes["tls-ca"]
+    assert "tls-ca" not in facts.locations and "must be true or false" in facts.notes["tls-ca"]
+    assert "data-root" not in facts.locations  # not guessed either
 
 
 def test_audit_rules_from_rule_files_when_auditctl_is_unusable(fake_root):

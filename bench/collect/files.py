@@ -121,9 +121,13 @@ def locate(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig],
             notes[role] = f"no {name} binary in {', '.join(BIN_DIRS)}"
 
     data_root = engine.info.get("DockerRootDir") if engine.info else None
-    if not data_root and config is not None:
-        data_root = config.value("data-root") or config.value("graph")
-    data_root = data_root or "/var/lib/docker"
+    if not data_root and config is not None and not config.error:
+        data_root = config.value("data-root") or config.value("graph") or "/var/lib/docker"
+    if not data_root:
+        # Neither the engine nor the daemon's configuration says: a guess could judge the wrong
+        # directory, so the role stays unknown (its checks are ERROR).
+        notes["data-root"] = "the engine cannot be asked and the daemon's configuration is unknown"
+        return found, notes
     found["data-root"] = [data_root] if _exists(host, data_root) else []
     if not found["data-root"]:
         notes["data-root"] = f"{data_root} does not exist"
@@ -293,7 +297,7 @@ def collect_files(host: Host, daemon: DaemonFacts, config: Optional[EffectiveCon
         reason = daemon.unavailable() or (config.error if config else "")
         for role in ("tls-ca", "tls-cert", "tls-key", "api-socket", "daemon.json", "daemon-binary"):
             if not facts.locations.get(role):
-                facts.notes[role] = f"cannot tell: {reason}"
+                facts.notes[role] = reason
                 facts.locations.pop(role, None)
     wanted: list[str] = []
     for paths in facts.locations.values():
