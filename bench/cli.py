@@ -57,7 +57,8 @@ def _add_collection_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exclude", action="append", metavar="GLOB",
                    help="leave out containers whose name matches (repeatable, comma-separated)")
     p.add_argument("--host", "-H", dest="docker_host", metavar="URL",
-                   help="Docker API endpoint (default: $DOCKER_HOST or unix:///var/run/docker.sock)")
+                   help="Docker API endpoint: unix://, tcp://, ssh://[user@]host[:port] (default: $DOCKER_HOST, "
+                        "else unix:///var/run/docker.sock, else a rootless daemon's $XDG_RUNTIME_DIR/docker.sock)")
     p.add_argument("--timeout", type=_positive, default=10.0, metavar="SECONDS",
                    help="timeout for each Docker API call (default: 10)")
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout")
@@ -147,6 +148,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except OSError:
             pass
         return EXIT_OK
+    except Exception as exc:
+        if os.environ.get("BENCH_DEBUG"):
+            raise
+        from bench.sanitize import printable
+
+        # Checks and collectors are isolated already; this is a bug in the tool itself.
+        print(f"{TOOL_NAME}: internal error: {type(exc).__name__}: {printable(exc, limit=1000)} "
+              "(set BENCH_DEBUG=1 for a traceback, and please report it)", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _load_checks(args: argparse.Namespace) -> Any:

@@ -226,6 +226,11 @@ class Facts:
 
 FACT_GROUPS = ("host", "daemon", "engine", "files", "containers", "images", "mounts", "audit",
                "docker_group", "processes", "execs")
+FACT_TYPES: dict[str, type] = {
+    "host": HostFacts, "daemon": DaemonFacts, "engine": EngineFacts, "files": FilesFacts,
+    "containers": ContainersFacts, "images": ImagesFacts, "mounts": MountsFacts, "audit": AuditFacts,
+    "docker_group": GroupFacts, "processes": ProcessesFacts, "execs": ExecsFacts,
+}
 
 
 def facts_to_json(facts: Facts) -> str:

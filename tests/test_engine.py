@@ -95,3 +95,29 @@ def test_nothing_passes_on_a_host_where_nothing_was_collected(profile, checks):
     passing = [r.id for r in results if r.status == Status.PASS]
     assert passing == []
     assert all(r.status == Status.ERROR for r in results)
+
+
+def test_a_collector_that_breaks_loses_only_its_own_facts(monkeypatch, tmp_path):
+    from bench.collect import CollectOptions, collect_facts, system
+    from bench.collect.engine import EngineOptions
+    from bench.hostio import Host
+
+    def broken(*args, **kwargs):
+        raise ValueError("unexpected mountinfo line")
+
+    monkeypatch.setattr(system, "collect_mounts", broken)
+    options = CollectOptions(needs=("mounts", "audit"),
+                             engine=EngineOptions(base_url=f"unix://{tmp_path}/none.sock", timeout=1))
+    facts = collect_facts(Host(), options)
+    assert facts.mounts.error == "collecting mounts facts failed: ValueError: unexpected mountinfo line"
+    assert facts.audit.error is None  # the others were still collected
+
+
+def test_an_internal_error_is_one_line_not_a_traceback(monkeypatch, capsys):
+    from bench import cli
+
+    monkeypatch.delenv("BENCH_DEBUG", raising=False)
+    monkeypatch.setattr(cli, "_audit", lambda args: 1 / 0)
+    assert cli.main(["--facts", "x"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error: ZeroDivisionError" in err

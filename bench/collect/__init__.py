@@ -8,7 +8,7 @@ from typing import Callable, Iterable, Optional
 from bench import __version__
 from bench.collect.engine import EngineOptions, EngineSession, collect_containers, collect_engine, collect_images
 from bench.daemon_config import config_of
-from bench.facts import FACT_GROUPS, Facts
+from bench.facts import FACT_GROUPS, FACT_TYPES, Facts, Probe
 from bench.hostio import Host
 
 # What a fact group needs collected before it: the files of a daemon depend on its configuration,
@@ -49,9 +49,19 @@ def expand_needs(needs: Iterable[str]) -> set[str]:
     return wanted
 
 
+def _guarded(group: str, collect: Callable[[], Probe]) -> Probe:
+    """A collector that breaks on something unforeseen loses its own facts, not the audit: the
+    checks that need them are ERROR with the reason."""
+    try:
+        return collect()
+    except Exception as exc:
+        return FACT_TYPES[group](error=f"collecting {group} facts failed: {type(exc).__name__}: {exc}")
+
+
 def collect_facts(host: Host, options: CollectOptions) -> Facts:
     from bench.collect import system
     from bench.collect.daemon import find_daemon
+    from bench.collect.execs import collect_execs
     from bench.collect.files import collect_files
 
     needs = expand_needs(options.needs)
@@ -61,53 +71,42 @@ def collect_facts(host: Host, options: CollectOptions) -> Facts:
     remote = None if session.local else (f"the Docker engine at {session.endpoint} is not on this host; "
                                          "host files and processes cannot be seen from here")
 
-    def host_side(group: str, collect: Callable[[], object]) -> None:
+    def gather(group: str, collect: Callable[[], Probe], host_side: bool = False,
+               after: Optional[str] = None) -> None:
+        """Collect one fact group if it is needed: SKIP host-side groups of a remote engine, and
+        ERROR a group whose prerequisite could not be collected."""
         if group not in needs:
             return
-        if remote:
-            setattr(facts, group, type(getattr(facts, group))(error=None, skipped=remote))
+        if host_side and remote:
+            setattr(facts, group, FACT_TYPES[group](error=None, skipped=remote))
+        elif after and getattr(facts, after).error:
+            setattr(facts, group, FACT_TYPES[group](error=f"{after} unknown: {getattr(facts, after).error}"))
         else:
-            setattr(facts, group, collect())
+            setattr(facts, group, _guarded(group, collect))
 
-    host_side("host", lambda: system.collect_host(host))
-    if remote and "host" in needs:
-        facts.host.hostname = host.hostname()
-    if "engine" in needs:
-        facts.engine = collect_engine(session)
-    data_root = facts.engine.info.get("DockerRootDir") if facts.engine.info else None
-    host_side("daemon", lambda: find_daemon(host, session.socket_path, data_root))
-    if "files" in needs:
+    try:
+        gather("host", lambda: system.collect_host(host), host_side=True)
+        if remote and "host" in needs:
+            facts.host.hostname = host.hostname()
+        gather("engine", lambda: collect_engine(session))
+        data_root = facts.engine.info.get("DockerRootDir") if facts.engine.info else None
+        gather("daemon", lambda: find_daemon(host, session.socket_path, data_root), host_side=True)
         config = None if facts.daemon.unavailable() else config_of(facts)
-        host_side("files", lambda: collect_files(host, facts.daemon, config, facts.engine, options.extra_paths))
-    if "containers" in needs:
-        if facts.engine.error:
-            facts.containers.error = facts.engine.error
-        else:
-            progress = options.progress
-            facts.containers = collect_containers(
-                session, None if progress is None else (lambda done, total: progress("inspect", done, total)))
-    if "images" in needs:
-        if facts.engine.error:
-            facts.images.error = facts.engine.error
-        else:
-            facts.images = collect_images(session)
-    host_side("mounts", lambda: system.collect_mounts(host, facts.daemon.pid))
-    host_side("audit", lambda: system.collect_audit(host))
-    group = "docker"
-    if not facts.daemon.unavailable() and facts.daemon.pid is not None:
-        group = str(config_of(facts).value("group") or "docker")
-    host_side("docker_group", lambda: system.collect_docker_group(host, group))
-    if "processes" in needs:
-        if facts.containers.unavailable():
-            facts.processes.error = f"containers unknown: {facts.containers.unavailable()}"
-        else:
-            host_side("processes", lambda: system.collect_container_processes(
-                host, {c.id: int((c.inspect.get("State") or {}).get("Pid") or 0) for c in facts.containers.items}))
-    if "execs" in needs:
-        from bench.collect.execs import collect_execs
-
-        if facts.containers.unavailable():
-            facts.execs.error = f"containers unknown: {facts.containers.unavailable()}"
-        else:
-            facts.execs = collect_execs(host, session, facts.containers, local=not remote)
+        gather("files", lambda: collect_files(host, facts.daemon, config, facts.engine, options.extra_paths),
+               host_side=True)
+        progress = options.progress
+        gather("containers", lambda: collect_containers(
+            session, None if progress is None else (lambda done, total: progress("inspect", done, total))),
+            after="engine")
+        gather("images", lambda: collect_images(session), after="engine")
+        gather("mounts", lambda: system.collect_mounts(host, facts.daemon.pid), host_side=True)
+        gather("audit", lambda: system.collect_audit(host), host_side=True)
+        group = str(config.value("group") or "docker") if config is not None and not config.error else "docker"
+        gather("docker_group", lambda: system.collect_docker_group(host, group), host_side=True)
+        gather("processes", lambda: system.collect_container_processes(
+            host, {c.id: int((c.inspect.get("State") or {}).get("Pid") or 0) for c in facts.containers.items}),
+            host_side=True, after="containers")
+        gather("execs", lambda: collect_execs(host, session, facts.containers, local=not remote), after="containers")
+    finally:
+        session.close()
     return facts
