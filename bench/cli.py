@@ -202,7 +202,6 @@ def _write(args: argparse.Namespace, text: str, mode: int = 0o644) -> None:
 
 def _collect(args: argparse.Namespace, needs: Any, extra_paths: list[str]) -> Any:
     from bench.collect import CollectOptions, collect_facts
-    from bench.hostio import Host
     from bench.progress import Progress
 
     with Progress(sys.stderr) as progress:

@@ -109,7 +109,8 @@ def parse_profile(data: Any, path: str) -> Profile:
             raise fail("id is required and must be a quoted string such as '5.4'", field="id", line=line)
         lines = getattr(entry, "key_lines", {})
 
-        def rfail(field: str, message: str) -> ProfileError:
+        def rfail(field: str, message: str, rec_id: str = rec_id, lines: dict = lines,
+                  line: Optional[int] = line) -> ProfileError:
             return fail(message, rec=rec_id, field=field, line=lines.get(field, line))
 
         for key in entry:

@@ -1,6 +1,5 @@
 """Collectors against a real directory tree standing in for a host root (Host(root=...))."""
 import os
-import stat
 import time
 
 import pytest

@@ -152,7 +152,6 @@ def dripping_socket(tmp_path):
     """A unix socket that starts an HTTP answer and then sends a byte every 0.2 s, forever: each
     read succeeds well within any timeout, the answer never ends."""
     import socket
-    import time
 
     path = tmp_path / "drip.sock"
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

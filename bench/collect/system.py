@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from typing import Iterable, Optional
+from typing import Optional
 
 from bench.facts import (AuditFacts, ContainerProcess, FstabEntry, GroupFacts, HostFacts, MountEntry,
                          MountsFacts, ProcessesFacts)
