@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,15 @@ def apply_case(data: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
             elif key != "name":
                 matches[0][key] = value
     return data
+
+
+def make(root: Path, path: str, text: str = "", mode: int = 0o644) -> Path:
+    """A file at a host path inside a directory tree that stands in for a host root."""
+    full = root / path.lstrip("/")
+    full.parent.mkdir(parents=True, exist_ok=True)
+    full.write_text(text)
+    os.chmod(full, mode)
+    return full
 
 
 def facts_of(data: dict[str, Any]) -> Facts:

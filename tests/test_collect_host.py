@@ -9,14 +9,7 @@ from bench.collect.system import (collect_audit, collect_docker_group, collect_m
 from bench.daemon_config import effective_config
 from bench.facts import DaemonFacts, EngineFacts
 from bench.hostio import Host
-
-
-def make(root, path, text="", mode=0o644):
-    full = root / path.lstrip("/")
-    full.parent.mkdir(parents=True, exist_ok=True)
-    full.write_text(text)
-    os.chmod(full, mode)
-    return full
+from helpers import make
 
 
 @pytest.fixture

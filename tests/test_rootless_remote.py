@@ -23,7 +23,7 @@ from bench.engine import run_check
 from bench.facts import DaemonFacts, EngineFacts
 from bench.hostio import Host
 from bench.operators import OPERATORS
-from helpers import apply_case, facts_of, hardened_data
+from helpers import apply_case, facts_of, hardened_data, make
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -71,14 +71,6 @@ def test_only_a_socket_in_the_runtime_dir_counts(tmp_path, monkeypatch):
 
 
 # -- where a rootless daemon's files are -----------------------------------------------------------
-
-def make(root: Path, path: str, text: str = "", mode: int = 0o644) -> Path:
-    full = root / path.lstrip("/")
-    full.parent.mkdir(parents=True, exist_ok=True)
-    full.write_text(text)
-    os.chmod(full, mode)
-    return full
-
 
 @pytest.fixture
 def rootless_host(tmp_path):
