@@ -384,3 +384,28 @@ def config_of(facts: Any) -> EffectiveConfig:
             cached = effective_config(daemon.argv, daemon.config_file, daemon.config_text, daemon.config_error)
         facts.derived["daemon_config"] = cached
     return cached
+
+
+def data_root(engine: Any, daemon: Any, config: Optional[EffectiveConfig]) -> tuple[Optional[str], str]:
+    """The daemon's data directory and how it is known; (None, why) when it cannot be known, since
+    a guess could judge the wrong directory, and pass. `engine` and `daemon` are their facts."""
+    root = engine.info.get("DockerRootDir") if not engine.unavailable() else None
+    if root:
+        return str(root), "as the Engine API reports"
+    if daemon.unavailable() or config is None:
+        return None, (f"the engine cannot be asked ({engine.unavailable() or 'it reports no DockerRootDir'}) "
+                      f"and the daemon was not examined ({daemon.unavailable() or 'no configuration'})")
+    settings = config.settings
+    if config.error:
+        # The flags still hold: dockerd refuses an option set both as a flag and in daemon.json.
+        try:
+            settings = parse_flags(daemon.argv)[0]
+        except ConfigError:
+            settings = {}
+    for key in ("data-root", "graph"):
+        setting = settings.get(key)
+        if setting:
+            return str(setting.value), setting.source
+    if config.error:
+        return None, f"the engine cannot be asked and the daemon's configuration is unknown ({config.error})"
+    return "/var/lib/docker", "the default; set neither by flag nor in daemon.json"

@@ -10,7 +10,7 @@ import os
 import stat
 from typing import Iterable, Optional
 
-from bench.daemon_config import EffectiveConfig, listen_addresses
+from bench.daemon_config import EffectiveConfig, data_root, listen_addresses
 from bench.facts import DaemonFacts, EngineFacts, FileFacts, FilesFacts
 from bench.hostio import Host
 
@@ -120,17 +120,13 @@ def locate(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig],
         if not path:
             notes[role] = f"no {name} binary in {', '.join(BIN_DIRS)}"
 
-    data_root = engine.info.get("DockerRootDir") if engine.info else None
-    if not data_root and config is not None and not config.error:
-        data_root = config.value("data-root") or config.value("graph") or "/var/lib/docker"
-    if not data_root:
-        # Neither the engine nor the daemon's configuration says: a guess could judge the wrong
-        # directory, so the role stays unknown (its checks are ERROR).
-        notes["data-root"] = "the engine cannot be asked and the daemon's configuration is unknown"
+    root, why = data_root(engine, daemon, config)
+    if root is None:
+        notes["data-root"] = why  # the role stays unknown: its checks are ERROR, not judged on a guess
         return found, notes
-    found["data-root"] = [data_root] if _exists(host, data_root) else []
+    found["data-root"] = [root] if _exists(host, root) else []
     if not found["data-root"]:
-        notes["data-root"] = f"{data_root} does not exist"
+        notes["data-root"] = f"{root} does not exist"
     return found, notes
 
 

@@ -11,7 +11,6 @@ end.
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Callable, Iterator
 
 import pytest
@@ -21,18 +20,9 @@ pytest.register_assert_rewrite("integration_common")
 
 from dockerd import Unavailable  # noqa: E402
 from integration_env import (LIMITS, Env, build_default, build_hardened, build_insecure,  # noqa: E402
-                             require_environment)
+                             require_environment, unavailable)
 
-REQUIRED = os.environ.get("BENCH_REQUIRE_INTEGRATION") == "1"
 _NOTES: dict[str, list[str]] = {}
-
-
-def unavailable(reason: str) -> None:
-    """Skip, or fail when BENCH_REQUIRE_INTEGRATION=1 says the environment must be there."""
-    if REQUIRED:
-        pytest.fail(f"integration environment unavailable, and BENCH_REQUIRE_INTEGRATION=1: {reason}",
-                    pytrace=False)
-    pytest.skip(f"integration environment unavailable: {reason} (set BENCH_REQUIRE_INTEGRATION=1 to fail instead)")
 
 
 @pytest.fixture(scope="session")

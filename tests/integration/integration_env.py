@@ -34,6 +34,19 @@ NOBODY = 65534
 SYSLOG_ADDRESS = "udp://127.0.0.1:5514"
 
 
+REQUIRED = os.environ.get("BENCH_REQUIRE_INTEGRATION") == "1"
+
+
+def unavailable(reason: str) -> None:
+    """Skip, or fail when BENCH_REQUIRE_INTEGRATION=1 says the environment must be there (CI)."""
+    import pytest
+
+    if REQUIRED:
+        pytest.fail(f"integration environment unavailable, and BENCH_REQUIRE_INTEGRATION=1: {reason}",
+                    pytrace=False)
+    pytest.skip(f"integration environment unavailable: {reason} (set BENCH_REQUIRE_INTEGRATION=1 to fail instead)")
+
+
 def require_environment() -> None:
     """Raise Unavailable (with the reason) when this machine cannot run the integration tests."""
     if os.geteuid() != 0:

@@ -41,14 +41,13 @@ import pytest
 import xmlschema
 
 from dockerd import Dockerd, docker_cli
-from integration_env import IMAGE, NOBODY, PYTHON, REPO
+from integration_env import IMAGE, NOBODY, PYTHON, REPO, unavailable
 
 pytestmark = pytest.mark.integration
 
 SCHEMA = json.loads((REPO / "bench" / "reporters" / "report-schema.json").read_text())
 JUNIT_XSD = next(p for p in (Path("/work/shared/junit/junit-10.xsd"), REPO / "tests" / "fixtures" / "junit-10.xsd")
                  if p.exists())
-REQUIRED = os.environ.get("BENCH_REQUIRE_INTEGRATION") == "1"
 # The only escape sequences a text report may hold: the colours the tool writes itself.
 OWN_SGR = re.compile(r"\x1b\[(?:3[1-6]|90|0)m")
 UNSAFE_IN_TEXT = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
@@ -56,13 +55,6 @@ UNSAFE_IN_TEXT = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u2
 API_IDS = ("1.5", "2.5", "4.1", "4.2", "5.4", "5.10", "6.4", "6.5")
 # Recommendations judged from the daemon's effective configuration (flags + daemon.json).
 CONFIG_IDS = ("2.1", "2.2", "2.3", "2.4", "2.6", "2.7", "2.8", "2.9", "2.10", "2.11", "2.12")
-
-
-def unavailable(reason: str) -> None:
-    """Skip, or fail when BENCH_REQUIRE_INTEGRATION=1 (as tests/integration/conftest.py does)."""
-    if REQUIRED:
-        pytest.fail(f"integration environment unavailable, and BENCH_REQUIRE_INTEGRATION=1: {reason}", pytrace=False)
-    pytest.skip(f"integration environment unavailable: {reason} (set BENCH_REQUIRE_INTEGRATION=1 to fail instead)")
 
 
 def clean_env(**extra: str) -> dict[str, str]:

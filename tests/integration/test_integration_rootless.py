@@ -40,12 +40,12 @@ import pytest
 from dockerd import Dockerd, Unavailable
 from integration_common import (HOST, IDS, SCHEMA, SCOPES, AuditContract, audit_expectation, by_id,
                                 exec_history, file_expectation, offenders, scope_args, statuses)
-from integration_env import IMAGE, PYTHON, REPO, Env, _run_container, free_port, require_environment, run
+from integration_env import (IMAGE, PYTHON, REPO, Env, _run_container, free_port, require_environment, run,
+                             unavailable)
 from user_env import User, add_user, bench_as, read_state, setup_python
 
 pytestmark = pytest.mark.integration
 
-REQUIRED = os.environ.get("BENCH_REQUIRE_INTEGRATION") == "1"
 ROOTLESS_PACKAGES = ("rootlesskit", "slirp4netns", "uidmap")
 SCRIPT_CANDIDATES = ("/usr/share/docker.io/contrib/dockerd-rootless.sh", "/usr/bin/dockerd-rootless.sh",
                      "/usr/local/bin/dockerd-rootless.sh")
@@ -102,6 +102,7 @@ class RootlessDockerd:
 
     import_busybox = Dockerd.import_busybox
     container_ids = Dockerd.container_ids
+    env = Dockerd.env          # the docker CLI as root, against the user's socket
 
     def __init__(self, user: User, runtime_dir: Path, log_path: Path):
         self.user = user
@@ -122,11 +123,6 @@ class RootlessDockerd:
     def environ(self) -> dict[str, str]:
         return self.user.environ(XDG_RUNTIME_DIR=str(self.runtime_dir),
                                  PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
-        env["DOCKER_HOST"] = self.host
-        return env
 
     def docker(self, *args: str, check: bool = True, input: Optional[bytes] = None,
                timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -262,7 +258,7 @@ def env() -> Iterator[RootlessEnv]:
     try:
         require_environment()
     except Unavailable as exc:
-        _unavailable(str(exc))
+        unavailable(str(exc))
     reason = cannot_run_rootless()
     if reason:
         pytest.skip(f"a rootless dockerd cannot run on this machine: {reason}")
@@ -270,14 +266,8 @@ def env() -> Iterator[RootlessEnv]:
         try:
             built = build_rootless(stack)
         except Unavailable as exc:
-            _unavailable(str(exc))
+            unavailable(str(exc))
         yield built
-
-
-def _unavailable(reason: str) -> None:
-    if REQUIRED:
-        pytest.fail(f"integration environment unavailable, and BENCH_REQUIRE_INTEGRATION=1: {reason}", pytrace=False)
-    pytest.skip(f"integration environment unavailable: {reason} (set BENCH_REQUIRE_INTEGRATION=1 to fail instead)")
 
 
 def _audited(paths_of):

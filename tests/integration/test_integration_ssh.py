@@ -31,20 +31,14 @@ import pytest
 
 from dockerd import Dockerd, Unavailable
 from integration_common import HOST, IDS, SCHEMA, by_id, host_expectation, offenders, scope_args, statuses
-from integration_env import IMAGE, Env, _run_container, free_port, require_environment, run, start_daemon
+from integration_env import (IMAGE, Env, _run_container, free_port, require_environment, run, start_daemon,
+                             unavailable)
 from user_env import User, add_user, bench_as, run_as, setup_python
 
 pytestmark = pytest.mark.integration
 
-REQUIRED = os.environ.get("BENCH_REQUIRE_INTEGRATION") == "1"
 SSHD = "/usr/sbin/sshd"
 PRIVSEP_DIR = Path("/run/sshd")
-
-
-def _unavailable(reason: str) -> None:
-    if REQUIRED:
-        pytest.fail(f"integration environment unavailable, and BENCH_REQUIRE_INTEGRATION=1: {reason}", pytrace=False)
-    pytest.skip(f"integration environment unavailable: {reason} (set BENCH_REQUIRE_INTEGRATION=1 to fail instead)")
 
 
 def require_ssh() -> None:
@@ -176,12 +170,12 @@ def env() -> Iterator[SshEnv]:
     try:
         require_environment()
     except Unavailable as exc:
-        _unavailable(str(exc))
+        unavailable(str(exc))
     with contextlib.ExitStack() as stack:
         try:
             built = build_ssh(stack)
         except Unavailable as exc:
-            _unavailable(str(exc))
+            unavailable(str(exc))
         yield built
 
 
