@@ -9,16 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.reporters.json_report import ReportFileError, load_report
+from bench.report_files import ReportFileError, load_report
 from bench.results import Report
-from bench.status import Status
+from bench.status import FINDINGS
 
-FINDING = (Status.FAIL, Status.WARN, Status.ERROR)
 Key = tuple[str, str]
-
-
-class BaselineError(ValueError):
-    """The baseline file is not a report this tool can compare with."""
 
 
 @dataclass
@@ -41,18 +36,18 @@ class Comparison:
 def findings_of_report(report: Report) -> dict[Key, str]:
     found: dict[Key, str] = {}
     for result in report.results:
-        flagged = [i for i in result.items if i.status in FINDING]
+        flagged = [i for i in result.items if i.status in FINDINGS]
         if flagged:
             for item in flagged:
                 found[(result.id, item.resource)] = item.status.value
-        elif result.status in FINDING:
+        elif result.status in FINDINGS:
             found[(result.id, "")] = result.status.value
     return found
 
 
 def findings_of_json(data: dict[str, Any], source: str) -> dict[Key, str]:
     found: dict[Key, str] = {}
-    statuses = {s.value for s in FINDING}
+    statuses = {s.value for s in FINDINGS}
     try:
         for result in data["results"]:
             items = [i for i in result.get("items") or [] if i.get("status") in statuses]
@@ -62,15 +57,12 @@ def findings_of_json(data: dict[str, Any], source: str) -> dict[Key, str]:
             elif result.get("status") in statuses:
                 found[(str(result["id"]), "")] = result["status"]
     except (AttributeError, KeyError, TypeError):
-        raise BaselineError(f"{source}: a result lacks its id, status or items") from None
+        raise ReportFileError(f"{source}: a result lacks its id, status or items") from None
     return found
 
 
 def load_baseline(path: str) -> dict[Key, str]:
-    try:
-        return findings_of_json(load_report(path), path)
-    except ReportFileError as exc:
-        raise BaselineError(f"baseline: {exc}") from None
+    return findings_of_json(load_report(path, "baseline"), path)
 
 
 def compare(report: Report, earlier: dict[Key, str], source: str) -> Comparison:

@@ -1,18 +1,23 @@
-"""What a check is, and the decorators that make Python functions into checks.
+"""Writing checks: the one module a Python check imports from.
 
 A check has a stable slug (`container-privileged`), a title, the fact groups it needs, and a
-function from Facts to a CheckResult. YAML checks (bench/yaml_checks.py) compile to the same thing.
+function from Facts to a CheckResult. YAML checks (bench/yaml_checks/) compile to the same thing.
 
-Writing a Python check:
+    from bench.check import container_check, passed, failed
 
-    from bench.check import container_check, check, passed, failed
-
-    @container_check("container-no-sshd", title="No sshd runs in the container", needs=("processes",))
+    @container_check("container-no-sshd", title="No sshd runs in the container", needs=("processes",),
+                     rationale="...", references=("https://...",))
     def no_sshd(container, facts):
+        '''Looks for sshd among the container's processes, seen in the host's /proc.'''
         ...
         return passed("no sshd process")
 
-Decorators return Check objects and register nothing: the loader finds them in the module.
+The function's docstring is the check's description (or pass `description=`). Decorators return
+Check objects and register nothing: the catalog finds them in the module.
+
+Besides the decorators and verdicts, this module offers what checks need to read facts the way
+Docker reads them: the daemon's effective configuration (`daemon_config`), its listen addresses and
+data root, version comparison, and how reports name images.
 """
 from __future__ import annotations
 
@@ -21,13 +26,19 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Union
 
+from bench.daemon import config_of as daemon_config
+from bench.daemon import data_root, listen_addresses
 from bench.facts import ContainerFacts, Facts
+from bench.resources import image_name
 from bench.results import (CheckResult, Item, Outcome, errored, failed, info, passed, rollup, skipped,
                            warned)
 from bench.status import Status
+from bench.versions import VersionError, at_least, parse_version, show as show_version, version_at_least
 
 __all__ = ["Check", "Container", "check", "container_check", "passed", "failed", "warned", "info",
-           "skipped", "errored", "Outcome", "Item", "CheckResult", "Status", "lookup", "MISSING"]
+           "skipped", "errored", "Outcome", "Item", "CheckResult", "Status", "lookup", "MISSING", "rollup",
+           "no_containers", "daemon_config", "listen_addresses", "data_root", "image_name", "parse_version",
+           "version_at_least", "at_least", "show_version", "VersionError"]
 
 CheckReturn = Union[Outcome, CheckResult, Iterable[Item]]
 
@@ -46,6 +57,9 @@ class Check:
     params: dict[str, Any] = field(default_factory=dict)
     # Turns a --param value (text) into what the check uses; ValueError when it does not fit.
     prepare: Optional[Callable[[str, Any], Any]] = None
+    description: str = ""     # what it inspects and how it decides
+    rationale: str = ""       # why that matters
+    references: tuple[str, ...] = ()
 
 
 class _Missing:
@@ -123,8 +137,16 @@ def _takes_params(fn: Callable[..., Any]) -> bool:
     return "params" in inspect.signature(fn).parameters
 
 
-def check(check_id: str, *, title: str, needs: Iterable[str] = (),
-          params: Optional[dict[str, Any]] = None) -> Callable[[Callable[..., CheckReturn]], Check]:
+def _metadata(fn: Callable[..., Any], description: Optional[str], rationale: str,
+              references: Iterable[str]) -> dict[str, Any]:
+    text = description if description is not None else inspect.getdoc(fn) or ""
+    return {"description": " ".join(text.split()), "rationale": " ".join(rationale.split()),
+            "references": tuple(references)}
+
+
+def check(check_id: str, *, title: str, needs: Iterable[str] = (), params: Optional[dict[str, Any]] = None,
+          description: Optional[str] = None, rationale: str = "",
+          references: Iterable[str] = ()) -> Callable[[Callable[..., CheckReturn]], Check]:
     """A host-level check: fn(facts[, params]) returns an Outcome, a CheckResult or a list of Items."""
 
     def wrap(fn: Callable[..., CheckReturn]) -> Check:
@@ -133,7 +155,8 @@ def check(check_id: str, *, title: str, needs: Iterable[str] = (),
         def run(facts: Facts, values: dict[str, Any]) -> CheckResult:
             return normalise(check_id, fn(facts, params=values) if with_params else fn(facts))
 
-        return Check(check_id, title, tuple(needs), run, _source_of(fn), "python", "host", (), dict(params or {}))
+        return Check(id=check_id, title=title, needs=tuple(needs), run=run, source=_source_of(fn), kind="python",
+                     target="host", params=dict(params or {}), **_metadata(fn, description, rationale, references))
 
     return wrap
 
@@ -144,8 +167,9 @@ def no_containers(facts: Facts) -> Outcome:
     return skipped(f"no {scope} to check{extra}")
 
 
-def container_check(check_id: str, *, title: str, needs: Iterable[str] = (),
-                    params: Optional[dict[str, Any]] = None) -> Callable[[Callable[..., Outcome]], Check]:
+def container_check(check_id: str, *, title: str, needs: Iterable[str] = (), params: Optional[dict[str, Any]] = None,
+                    description: Optional[str] = None, rationale: str = "",
+                    references: Iterable[str] = ()) -> Callable[[Callable[..., Outcome]], Check]:
     """A per-container check: fn(container, facts[, params]) returns an Outcome; findings roll up,
     one item per container, and a check with no containers to look at is SKIP."""
     all_needs = ("containers",) + tuple(n for n in needs if n != "containers")
@@ -169,7 +193,9 @@ def container_check(check_id: str, *, title: str, needs: Iterable[str] = (),
                 items.append(Item(container_facts.name, outcome.status, outcome.detail))
             return rollup(check_id, items, none=no_containers(facts))
 
-        return Check(check_id, title, all_needs, run, _source_of(fn), "python", "container", (), dict(params or {}))
+        return Check(id=check_id, title=title, needs=all_needs, run=run, source=_source_of(fn), kind="python",
+                     target="container", params=dict(params or {}),
+                     **_metadata(fn, description, rationale, references))
 
     return wrap
 

@@ -12,14 +12,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from bench.errors import InputError
 from bench.serde import DataError, from_data, to_data
 
 SCHEMA_VERSION = 1
 NOT_COLLECTED = "not collected in this run"
 
 
-class FactsError(ValueError):
+class FactsError(InputError):
     """A facts file cannot be used: unreadable, not JSON, wrong shape or unknown schema version."""
+
+    def __init__(self, message: str, source: str = ""):
+        super().__init__(f"{source}: {message}" if source else message)
 
 
 @dataclass
@@ -242,30 +246,47 @@ def facts_to_json(facts: Facts) -> str:
     return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def facts_from_data(data: Any) -> Facts:
+def facts_from_data(data: Any, source: str = "") -> Facts:
+    """Facts from decoded JSON; `source` ("facts file F") heads the message of a FactsError."""
     if not isinstance(data, dict):
-        raise FactsError("a facts file holds a JSON object at the top level")
+        raise FactsError("a facts file holds a JSON object at the top level", source)
     version = data.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise FactsError("not a facts file: no integer schema_version")
+        raise FactsError("not a facts file: no integer schema_version", source)
     if version > SCHEMA_VERSION:
         raise FactsError(f"facts schema version {version} is newer than this auditor reads "
-                         f"({SCHEMA_VERSION}); upgrade docker-cis-bench")
+                         f"({SCHEMA_VERSION}); upgrade docker-cis-bench", source)
     if version < 1:
-        raise FactsError(f"facts schema version {version} is not supported")
+        raise FactsError(f"facts schema version {version} is not supported", source)
     try:
         return from_data(Facts, data)
     except DataError as exc:
-        raise FactsError(f"facts do not fit schema version {version}: {exc}") from None
+        raise FactsError(f"facts do not fit schema version {version}: {exc}", source) from None
     except RecursionError:
-        raise FactsError("facts are nested too deeply") from None
+        raise FactsError("facts are nested too deeply", source) from None
 
 
-def facts_from_json(text: str) -> Facts:
+def facts_from_json(text: str, source: str = "") -> Facts:
     try:
         data = json.loads(text)
     except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError on bytes
-        raise FactsError(f"not valid JSON ({exc})") from None
+        raise FactsError(f"not valid JSON ({exc})", source) from None
     except RecursionError:
-        raise FactsError("JSON nested too deeply") from None
-    return facts_from_data(data)
+        raise FactsError("JSON nested too deeply", source) from None
+    return facts_from_data(data, source)
+
+
+MAX_FACTS_FILE = 512 * 1024 * 1024
+
+
+def read_facts_file(path: str) -> Facts:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FACTS_FILE)
+    except OSError as exc:
+        raise FactsError(f"cannot read facts file {path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FactsError("not UTF-8 text", f"facts file {path}") from None
+    return facts_from_json(text, f"facts file {path}")

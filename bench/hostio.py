@@ -15,6 +15,8 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from bench.accounts import Group, User, parse_group, parse_passwd
+
 MAX_READ = 4 * 1024 * 1024
 MAX_SYMLINKS = 40
 
@@ -42,16 +44,11 @@ class Host:
         self._users: Optional[dict[int, str]] = None
         self._groups: Optional[dict[int, str]] = None
         # One audit sees one snapshot: each path is lstat'ed, each link read, each small file read
-        # and the process table listed once, however many collectors ask (forget() starts over).
+        # and the process table listed once, however many collectors ask.
         self._lstats: dict[str, Any] = {}
         self._links: dict[str, Any] = {}
         self._texts: dict[tuple[str, int], Any] = {}
         self._processes: Optional[list[ProcessInfo]] = None
-
-    def forget(self) -> None:
-        """Drop what this Host remembers, to look at the host afresh."""
-        self._users = self._groups = self._processes = None
-        self._lstats, self._links, self._texts = {}, {}, {}
 
     @property
     def is_local_root(self) -> bool:
@@ -156,9 +153,17 @@ class Host:
             return False
 
     # -- users and groups ----------------------------------------------------------------------
+    def users(self) -> list[User]:
+        """The host's /etc/passwd (OSError when it cannot be read)."""
+        return parse_passwd(self.read_text("/etc/passwd"))
+
+    def groups(self) -> list[Group]:
+        """The host's /etc/group (OSError when it cannot be read)."""
+        return parse_group(self.read_text("/etc/group"))
+
     def user_name(self, uid: int) -> Optional[str]:
         if self._users is None:
-            self._users = {int(f[2]): f[0] for f in self._colon_file("/etc/passwd", 3)}
+            self._users = {u.uid: u.name for u in _or_none(self.users)}
         name = self._users.get(uid)
         if name is None and self.is_local_root:
             name = _nss_user(uid)
@@ -166,23 +171,15 @@ class Host:
 
     def group_name(self, gid: int) -> Optional[str]:
         if self._groups is None:
-            self._groups = {int(f[2]): f[0] for f in self._colon_file("/etc/group", 3)}
+            self._groups = {g.gid: g.name for g in _or_none(self.groups)}
         name = self._groups.get(gid)
         if name is None and self.is_local_root:
             name = _nss_group(gid)
         return name
 
-    def _colon_file(self, path: str, min_fields: int) -> list[list[str]]:
-        try:
-            text = self.read_text(path)
-        except OSError:
-            return []
-        rows = []
-        for line in text.splitlines():
-            fields = line.split(":")
-            if len(fields) >= min_fields and fields[2].isdigit():
-                rows.append(fields)
-        return rows
+    def home_of(self, uid: Optional[int]) -> Optional[str]:
+        """A user's home directory from /etc/passwd, or None."""
+        return next((u.home for u in _or_none(self.users) if u.uid == uid and u.home is not None), None)
 
     # -- processes -----------------------------------------------------------------------------
     def processes(self) -> list[ProcessInfo]:
@@ -248,6 +245,14 @@ class Host:
         if self.is_local_root:
             return os.uname().nodename
         return self.read_proc("/proc/sys/kernel/hostname").strip()
+
+
+def _or_none(read: Any) -> list[Any]:
+    """Entries of an accounts file, or none when it cannot be read (names then stay unknown)."""
+    try:
+        return read()
+    except OSError:
+        return []
 
 
 def _remembered(cache: dict[Any, Any], key: Any, compute: Any) -> Any:

@@ -7,15 +7,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.reporters.json_report import ReportFileError, load_report
+from bench.report_files import ReportFileError, load_report
 from bench.sanitize import printable
-from bench.status import Status
+from bench.status import FINDINGS, Status
 
-BAD = (Status.FAIL.value, Status.ERROR.value, Status.WARN.value)
-
-
-class MergeError(ValueError):
-    """A file given to merge is not a report."""
+BAD = tuple(s.value for s in FINDINGS)
 
 
 @dataclass
@@ -36,18 +32,11 @@ class Fleet:
     recommendations: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _load(path: str) -> dict[str, Any]:
-    try:
-        return load_report(path)
-    except ReportFileError as exc:
-        raise MergeError(str(exc)) from None
-
-
 def merge_reports(paths: list[str]) -> Fleet:
     fleet = Fleet()
     seen: dict[str, str] = {}
     for path in paths:
-        data = _load(path)
+        data = load_report(path)
         try:
             host = str(data["host"]["hostname"])
             row = HostRow(hostname=host, source=path, started_at=str(data.get("started_at", "")),
@@ -56,7 +45,7 @@ def merge_reports(paths: list[str]) -> Fleet:
                           score={k: int(v) for k, v in (data.get("score") or {}).items()})
             results = [(str(r["id"]), str(r.get("title", "")), str(r["status"])) for r in data["results"]]
         except (KeyError, TypeError, ValueError, AttributeError):
-            raise MergeError(f"{path}: the report lacks host, profile, summary or result fields") from None
+            raise ReportFileError(f"{path}: the report lacks host, profile, summary or result fields") from None
         if host in seen:
             # Two reports of one host: keep the newer, so a folder of nightly reports merges sensibly.
             previous = next(h for h in fleet.hosts if h.hostname == host)

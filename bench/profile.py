@@ -5,19 +5,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from bench.errors import FileInputError
 from bench.paths import profiles_dir
-from bench.yaml_checks import SLUG, CheckFileError, parse_yaml
+from bench.yaml_checks import SLUG
+from bench.yamlfile import parse_yaml
 
 DEFAULT_PROFILE = "cis-docker-1.11.0"
 AUTOMATION = ("automated", "partial", "manual")
 
 
-class ProfileError(ValueError):
-    """A profile cannot be used; the message names file, recommendation and field."""
+class ProfileError(FileInputError):
+    """A profile cannot be used; the message names file, line, recommendation and field."""
 
-
-class SelectionError(ValueError):
-    """--check / --skip named something the profile does not have."""
+    entry_kind = "recommendation"
 
 
 @dataclass(frozen=True)
@@ -65,21 +65,16 @@ def load_profile(name: str = DEFAULT_PROFILE) -> Profile:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         known = ", ".join(available_profiles()) or "none"
-        raise ProfileError(f"no profile {name!r} (shipped profiles: {known}; or give a path to a YAML file)") from None
+        raise ProfileError(None, f"no profile {name!r} (shipped profiles: {known}; or give a path to a YAML file)") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{path}: cannot read: {exc}") from None
+        raise ProfileError(str(path), f"cannot read: {exc}") from None
     display = path.name if path.parent == profiles_dir() else str(path)
-    try:
-        return parse_profile(parse_yaml(text, display), display)
-    except CheckFileError as exc:
-        raise ProfileError(str(exc)) from None
+    return parse_profile(parse_yaml(text, display, ProfileError), display)
 
 
 def parse_profile(data: Any, path: str) -> Profile:
     def fail(message: str, rec: Optional[str] = None, field: Optional[str] = None, line: Optional[int] = None) -> ProfileError:
-        where = path if line is None else f"{path}:{line}"
-        parts = [where] + ([f"recommendation {rec!r}"] if rec else []) + ([f"field {field!r}"] if field else [])
-        return ProfileError(", ".join(parts) + ": " + message)
+        return ProfileError(path, message, line=line, entry=rec, field=field)
 
     if not isinstance(data, dict):
         raise fail("a profile is a mapping with id, title, sections and recommendations")
@@ -150,28 +145,4 @@ def check_references(profile: Profile, check_ids: Iterable[str]) -> None:
     for rec in profile.recommendations:
         for slug in rec.checks:
             if slug not in known:
-                raise ProfileError(f"{profile.path}: recommendation {rec.id!r}, field 'checks': "
-                                   f"no check named {slug!r}")
-
-
-def select(profile: Profile, include: Iterable[str] = (), exclude: Iterable[str] = (),
-           level: Optional[int] = None) -> list[Recommendation]:
-    """Recommendations chosen by CIS id ("5.4"), whole section ("5") or check id, and level.
-
-    Level 2 of the benchmark extends level 1, so --level 2 keeps both and --level 1 only level 1.
-    """
-    def matches(token: str) -> set[str]:
-        token = token.strip()
-        hit = {r.id for r in profile.recommendations
-               if r.id == token or r.section == token or token in r.checks}
-        if not hit:
-            raise SelectionError(f"{token!r} is neither a recommendation, a section nor a check of {profile.id}")
-        return hit
-
-    include = [t for t in include if t.strip()]
-    chosen = set().union(*(matches(t) for t in include)) if include else {r.id for r in profile.recommendations}
-    for token in exclude:
-        if token.strip():
-            chosen -= matches(token)
-    return [r for r in profile.recommendations
-            if r.id in chosen and (level is None or r.level <= level)]
+                raise ProfileError(profile.path, f"no check named {slug!r}", entry=rec.id, field="checks")

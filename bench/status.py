@@ -24,13 +24,11 @@ SEVERITY = (Status.FAIL, Status.ERROR, Status.WARN, Status.INFO, Status.PASS, St
 _RANK = {status: rank for rank, status in enumerate(SEVERITY)}
 
 
+# The statuses that are a finding: something for a person to act on. A baseline compares them, a
+# fleet ranks hosts by them.
+FINDINGS = (Status.FAIL, Status.WARN, Status.ERROR)
+
+
 def worst(statuses: Iterable[Status], empty: Status = Status.SKIP) -> Status:
     ranked = sorted(statuses, key=_RANK.__getitem__)
     return ranked[0] if ranked else empty
-
-
-def parse_status(text: str) -> Status:
-    try:
-        return Status(text.upper())
-    except ValueError:
-        raise ValueError(f"unknown status {text!r}; expected one of {', '.join(s.value for s in Status)}") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 
-from bench.check import container_check, errored, failed, info, passed, skipped, warned
+from bench.check import container_check, daemon_config, errored, failed, info, passed, skipped, warned
 
 
 def _running(container) -> bool:
@@ -210,11 +210,9 @@ def container_ulimit_override(container, facts):
     ulimits = [u for u in container.get("HostConfig.Ulimits", []) or [] if isinstance(u, dict)]
     if not ulimits:
         return passed("no ulimits of its own: the daemon's defaults apply")
-    from bench.daemon_config import config_of
-
     # dockerd copies its default-ulimits into HostConfig.Ulimits of every container it creates, so a
     # limit equal to the daemon's default of that name is no override.
-    config = config_of(facts)
+    config = daemon_config(facts)
     defaults = {} if config.error else (config.value("default-ulimits") or {})
     overrides = [u for u in ulimits
                  if not (isinstance(defaults.get(str(u.get("Name"))), dict)
@@ -283,9 +281,7 @@ def container_no_new_privileges(container, facts):
         return passed("the kernel reports NoNewPrivs=1 (set by the daemon's default)")
     if status and status.get("NoNewPrivs") == "0":
         return failed("the kernel reports NoNewPrivs=0 for the container's process")
-    from bench.daemon_config import config_of
-
-    config = config_of(facts)  # an ERROR config (daemon not examined) simply does not vouch for it
+    config = daemon_config(facts)  # an ERROR config (daemon not examined) simply does not vouch for it
     if not config.error and config.value("no-new-privileges") is True and (unknown or not _running(container)):
         return passed("the daemon applies no-new-privileges by default" + unknown)
     if _running(container) and status is None and not unknown:

@@ -2,13 +2,11 @@
 configuration (flags merged with daemon.json), each with where it was set."""
 from __future__ import annotations
 
-from bench.check import check, errored, failed, passed, warned
-from bench.daemon_config import config_of, listen_addresses
-from bench.operators import OperandError, parse_version
+from bench.check import VersionError, check, daemon_config, errored, failed, listen_addresses, parse_version, passed, warned
 
 
 def _config(facts):
-    config = config_of(facts)
+    config = daemon_config(facts)
     return config, (errored(config.error) if config.error else None)
 
 
@@ -119,7 +117,7 @@ def legacy_registry(facts):
     version = str(facts.engine.version.get("Version") or "")
     try:
         modern = parse_version(version)[:2] >= LEGACY_REGISTRY_REMOVED
-    except OperandError:
+    except VersionError:
         modern = False
     if modern:
         return passed(f"engine {version} has no v1 registry support (removed in 17.12): the option is moot")

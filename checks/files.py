@@ -1,9 +1,7 @@
 """File checks with logic: the API socket's owner depends on how the daemon was configured."""
 from __future__ import annotations
 
-from bench.check import Item, Status, check, errored, skipped
-from bench.daemon_config import config_of
-from bench.results import rollup
+from bench.check import Item, Status, check, daemon_config, errored, rollup, skipped
 
 
 @check("file-docker-sock-owner", title="The API socket is owned by root and the docker group",
@@ -14,7 +12,7 @@ def docker_sock_owner(facts):
         # The collector drops a role it cannot locate (daemon configuration unknown): not knowing
         # where the socket is is an error, not "no socket here" (that is an empty list).
         return errored(f"cannot tell where the API socket is: {files.notes.get('api-socket', 'not located')}")
-    config = config_of(facts)
+    config = daemon_config(facts)
     group = str(config.value("group") or "docker") if not config.error else "docker"
     rootless = facts.daemon.rootless
     items = []

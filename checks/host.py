@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from bench.check import check, errored, failed, info, passed, warned
-from bench.daemon_config import config_of, data_root
-from bench.operators import OperandError, parse_version
+from bench.check import (VersionError, at_least, check, daemon_config, data_root, errored, failed, info, passed,
+                         parse_version, show_version, warned)
 
 
 def data_root_of(facts) -> tuple[Optional[str], str]:
-    config = None if facts.daemon.unavailable() else config_of(facts)
+    config = None if facts.daemon.unavailable() else daemon_config(facts)
     return data_root(facts.engine, facts.daemon, config)
 
 
@@ -83,13 +82,11 @@ def engine_version(facts, params):
     try:
         minimum = parse_version(params["minimum"])
         have = parse_version(version)
-    except OperandError as exc:
+    except VersionError as exc:
         return warned(f"cannot compare versions: {exc}")
-    shown_min = ".".join(str(p) for p in minimum)
-    basis = (f"engine {version}; this audit's minimum is {shown_min} "
+    basis = (f"engine {version}; this audit's minimum is {show_version(minimum)} "
              "(change it with --param engine-version-supported.minimum=VERSION)")
-    width = max(len(have), len(minimum))
-    if have + (0,) * (width - len(have)) >= minimum + (0,) * (width - len(minimum)):
+    if at_least(have, minimum):
         return passed(basis)
     note = ""
     if "dfsg" in version or "+" in version or "~" in version:

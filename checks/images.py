@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import datetime
 
-from bench.check import info, warned
-from bench.check import check
-from bench.yaml_checks import image_name
+from bench.check import check, image_name, info, warned
 
 DANGLING = "<none>:<none>"
 

@@ -16,7 +16,7 @@ def hardened_facts():
 
 @pytest.fixture(scope="session")
 def checks():
-    from bench.loader import load_checks
+    from bench.catalog import load_checks
 
     return load_checks(plugins=False)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench.engine import run_check
-from bench.loader import load_checks
+from bench.evaluate import run_check
+from bench.catalog import load_checks
 from bench.status import Status
 from helpers import apply_case, facts_of, hardened_data
 

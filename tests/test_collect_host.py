@@ -6,7 +6,7 @@ import pytest
 
 from bench.collect.files import collect_files, locate, stat_file
 from bench.collect.system import (collect_audit, collect_docker_group, collect_mounts, parse_fstab, parse_mountinfo)
-from bench.daemon_config import effective_config
+from bench.daemon import effective_config
 from bench.facts import DaemonFacts, EngineFacts
 from bench.hostio import Host
 from helpers import make

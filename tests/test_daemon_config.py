@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from bench.daemon_config import (ConfigError, effective_config, listen_addresses, parse_daemon_json, parse_flags,
+from bench.daemon import (ConfigError, effective_config, listen_addresses, parse_daemon_json, parse_flags,
                                  strip_daemon_command)
 
 

@@ -1,7 +1,8 @@
 """Evaluation: facts that were not collected, crashing checks, roll-up into recommendations."""
 from bench.check import check, container_check, failed, passed
-from bench.engine import combine, evaluate, run_check
-from bench.profile import Recommendation, select
+from bench.evaluate import combine, evaluate, run_check
+from bench.profile import Recommendation
+from bench.selection import select_recommendations
 from bench.results import CheckResult, Item
 from bench.status import Status, worst
 from helpers import facts_of, hardened_data
@@ -78,7 +79,7 @@ def test_a_check_shared_by_recommendations_runs_once(profile, checks):
 
 
 def test_every_recommendation_is_judged_on_the_hardened_host(profile, checks):
-    results = evaluate(profile, select(profile), checks.checks, facts_of(hardened_data()))
+    results = evaluate(profile, select_recommendations(profile), checks.checks, facts_of(hardened_data()))
     by_status = {}
     for r in results:
         by_status.setdefault(r.status, []).append(r.id)
@@ -91,7 +92,7 @@ def test_every_recommendation_is_judged_on_the_hardened_host(profile, checks):
 def test_nothing_passes_on_a_host_where_nothing_was_collected(profile, checks):
     from bench.facts import Facts
 
-    results = evaluate(profile, select(profile), checks.checks, Facts())
+    results = evaluate(profile, select_recommendations(profile), checks.checks, Facts())
     passing = [r.id for r in results if r.status == Status.PASS]
     assert passing == []
     assert all(r.status == Status.ERROR for r in results)
@@ -115,9 +116,10 @@ def test_a_collector_that_breaks_loses_only_its_own_facts(monkeypatch, tmp_path)
 
 def test_an_internal_error_is_one_line_not_a_traceback(monkeypatch, capsys):
     from bench import cli
+    from bench.cli import audit
 
     monkeypatch.delenv("BENCH_DEBUG", raising=False)
-    monkeypatch.setattr(cli, "_audit", lambda args: 1 / 0)
+    monkeypatch.setattr(audit, "run", lambda args: 1 / 0)
     assert cli.main(["--facts", "x"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "internal error: ZeroDivisionError" in err

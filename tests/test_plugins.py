@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from bench.cli import main
-from bench.loader import load_checks
+from bench.catalog import load_checks
 from bench.yaml_checks import CheckFileError
 from helpers import FIXTURES
 

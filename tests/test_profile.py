@@ -1,7 +1,8 @@
 import pytest
 import yaml
 
-from bench.profile import ProfileError, SelectionError, check_references, load_profile, parse_profile, select
+from bench.profile import ProfileError, check_references, load_profile, parse_profile
+from bench.selection import SelectionError, select_recommendations
 
 
 def test_the_cis_1_11_profile_has_all_83_recommendations(profile, checks):
@@ -27,16 +28,16 @@ def _has_reference():
 
 def test_selection_by_id_section_check_and_level(profile):
     ids = lambda recs: [r.id for r in recs]  # noqa: E731
-    assert ids(select(profile, ["5.4"])) == ["5.4"]
-    assert ids(select(profile, ["2"]))[:3] == ["2.1", "2.2", "2.3"] and len(select(profile, ["2"])) == 13
-    assert ids(select(profile, ["container-not-privileged"])) == ["5.4"]
-    assert "5.4" not in ids(select(profile, [], ["5.4"]))
-    assert len(select(profile, ["5"], ["5.1", "5.2"])) == 23
-    level1 = select(profile, level=1)
+    assert ids(select_recommendations(profile, ["5.4"])) == ["5.4"]
+    assert ids(select_recommendations(profile, ["2"]))[:3] == ["2.1", "2.2", "2.3"] and len(select_recommendations(profile, ["2"])) == 13
+    assert ids(select_recommendations(profile, ["container-not-privileged"])) == ["5.4"]
+    assert "5.4" not in ids(select_recommendations(profile, [], ["5.4"]))
+    assert len(select_recommendations(profile, ["5"], ["5.1", "5.2"])) == 23
+    level1 = select_recommendations(profile, level=1)
     assert all(r.level == 1 for r in level1) and len(level1) == 73
-    assert len(select(profile, level=2)) == 83
+    assert len(select_recommendations(profile, level=2)) == 83
     with pytest.raises(SelectionError, match="'9.9'"):
-        select(profile, ["9.9"])
+        select_recommendations(profile, ["9.9"])
 
 
 def test_unknown_profile_lists_the_shipped_ones():

@@ -5,7 +5,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.daemon_config import OPTION_KINDS, ConfigError, effective_config, parse_daemon_json, parse_flags
+from bench.daemon import OPTION_KINDS, ConfigError, effective_config, parse_daemon_json, parse_flags
 from bench.facts import FactsError, facts_from_data, facts_from_json
 from bench.profile import ProfileError, parse_profile
 from bench.yaml_checks import CheckFileError, load_check_file

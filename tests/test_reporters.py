@@ -8,8 +8,8 @@ import jsonschema
 import pytest
 import xmlschema
 
-from bench.engine import build_report, evaluate
-from bench.profile import select
+from bench.evaluate import build_report, evaluate
+from bench.selection import select_recommendations
 from bench.reporters.json_report import render_json
 from bench.reporters.junit import render_junit
 from bench.reporters.text import render_text
@@ -28,7 +28,7 @@ def junit_schema():
 
 def report_for(data, profile, checks):
     facts = facts_of(data)
-    results = evaluate(profile, select(profile), checks.checks, facts)
+    results = evaluate(profile, select_recommendations(profile), checks.checks, facts)
     return build_report(profile, results, facts, "2026-11-27T00:00:00+00:00")
 
 

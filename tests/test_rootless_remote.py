@@ -18,8 +18,8 @@ from bench.collect import engine
 from bench.collect.engine import (EngineOptions, EngineSession, SshError, collect_containers, collect_engine,
                                   describe_api_error, parse_ssh_url, ssh_argv)
 from bench.collect.files import locate
-from bench.daemon_config import effective_config
-from bench.engine import run_check
+from bench.daemon import effective_config
+from bench.evaluate import run_check
 from bench.facts import DaemonFacts, EngineFacts
 from bench.hostio import Host
 from bench.operators import OPERATORS

@@ -3,8 +3,8 @@ import textwrap
 
 import pytest
 
-from bench.engine import run_check
-from bench.loader import CheckSet, load_checks, load_yaml_dir
+from bench.evaluate import run_check
+from bench.catalog import CheckSet, load_checks, load_yaml_dir
 from bench.status import Status
 from bench.yaml_checks import CheckFileError, load_check_file
 from helpers import facts_of, hardened_data

@@ -7,7 +7,7 @@ from typing import Callable, Iterable, Optional
 
 from bench import __version__
 from bench.collect.engine import EngineOptions, EngineSession, collect_containers, collect_engine, collect_images
-from bench.daemon_config import config_of
+from bench.daemon import config_of
 from bench.facts import FACT_GROUPS, FACT_TYPES, Facts, Probe
 from bench.hostio import Host
 

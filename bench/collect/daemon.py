@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from bench.daemon_config import ConfigError, listen_addresses, parse_flags, EffectiveConfig
+from bench.daemon import ConfigError, listen_addresses, parse_flags, EffectiveConfig
 from bench.facts import DaemonFacts
 from bench.hostio import Host, ProcessInfo
 
@@ -120,21 +120,10 @@ def config_file_of(host: Host, facts: DaemonFacts) -> tuple[str, str]:
     if "--config-file" in control:
         return str(control["--config-file"]), "--config-file"
     if facts.rootless and facts.uid not in (None, 0):
-        home = _home_of(host, facts.uid)
+        home = host.home_of(facts.uid)
         if home:
             return f"{home}/.config/docker/daemon.json", "rootless default (~/.config/docker)"
     return DEFAULT_CONFIG_FILE, "default"
-
-
-def _home_of(host: Host, uid: Optional[int]) -> Optional[str]:
-    try:
-        for line in host.read_text("/etc/passwd").splitlines():
-            fields = line.split(":")
-            if len(fields) >= 6 and fields[2] == str(uid):
-                return fields[5]
-    except OSError:
-        pass
-    return None
 
 
 def _read_config_file(host: Host, facts: DaemonFacts) -> None:

@@ -10,7 +10,7 @@ import os
 import stat
 from typing import Iterable, Optional
 
-from bench.daemon_config import EffectiveConfig, data_root, listen_addresses
+from bench.daemon import EffectiveConfig, data_root, listen_addresses
 from bench.facts import DaemonFacts, EngineFacts, FileFacts, FilesFacts
 from bench.hostio import Host
 
@@ -21,29 +21,6 @@ BIN_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin"
 # systemd's user unit search path (after the user's own ~/.config/systemd/user): a rootless daemon
 # is started by its user's systemd, never by the system units above.
 USER_UNIT_DIRS = ("/etc/systemd/user", "/usr/local/lib/systemd/user", "/usr/lib/systemd/user", "/lib/systemd/user")
-
-ROLES = {
-    "docker.service": "the systemd unit that starts dockerd",
-    "docker.service.d": "drop-in files that amend docker.service",
-    "docker.socket": "the systemd socket unit of the API",
-    "etc-docker": "the Docker configuration directory",
-    "daemon.json": "the daemon configuration file dockerd reads",
-    "default-docker": "/etc/default/docker (Debian-style daemon options)",
-    "sysconfig-docker": "/etc/sysconfig/docker (Red Hat-style daemon options)",
-    "registry-certs": "files in /etc/docker/certs.d/<registry>/",
-    "tls-ca": "the CA certificate the daemon trusts (--tlscacert)",
-    "tls-cert": "the daemon's server certificate (--tlscert)",
-    "tls-key": "the daemon's server key (--tlskey)",
-    "api-socket": "the unix socket(s) the API listens on",
-    "docker-binary": "the docker binary of CIS 1.11 (/usr/bin/docker)",
-    "daemon-binary": "the executable of the running daemon",
-    "docker-containerd": "/usr/bin/docker-containerd (Engine <= 17.x)",
-    "docker-runc": "/usr/bin/docker-runc (Engine <= 17.x)",
-    "containerd-binary": "containerd, which later engines use instead of docker-containerd",
-    "runc-binary": "runc, which later engines use instead of docker-runc",
-    "data-root": "the daemon's data directory (/var/lib/docker by default)",
-}
-
 
 def locate(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig],
            engine: EngineFacts) -> tuple[dict[str, list[str]], dict[str, str]]:
@@ -188,9 +165,7 @@ def _rootless_home(host: Host, daemon: DaemonFacts) -> Optional[str]:
         return None
     if daemon.config_file and "/.config/docker/" in daemon.config_file:
         return daemon.config_file.split("/.config/docker/", 1)[0]
-    from bench.collect.daemon import _home_of
-
-    return _home_of(host, daemon.uid) if daemon.uid not in (None, 0) else None
+    return host.home_of(daemon.uid) if daemon.uid not in (None, 0) else None
 
 
 def _rootless_config_dir(daemon: DaemonFacts) -> Optional[str]:

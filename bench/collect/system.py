@@ -169,21 +169,16 @@ def _find_binary(host: Host, name: str) -> str | None:
 def collect_docker_group(host: Host, name: str = "docker") -> GroupFacts:
     facts = GroupFacts(error=None, name=name)
     try:
-        groups = host.read_text("/etc/group")
+        groups = host.groups()
     except OSError as exc:
         facts.error = f"cannot read /etc/group: {exc.strerror or exc}"
         return facts
-    for line in groups.splitlines():
-        fields = line.split(":")
-        if len(fields) >= 4 and fields[0] == name and fields[2].isdigit():
-            facts.exists, facts.gid = True, int(fields[2])
-            facts.members = [m for m in fields[3].split(",") if m]
+    for group in groups:
+        if group.name == name:
+            facts.exists, facts.gid, facts.members = True, group.gid, list(group.members)
     if facts.exists:
         try:
-            for line in host.read_text("/etc/passwd").splitlines():
-                fields = line.split(":")
-                if len(fields) >= 4 and fields[3] == str(facts.gid):
-                    facts.primary_members.append(fields[0])
+            facts.primary_members = [u.name for u in host.users() if u.gid == facts.gid]
         except OSError:
             pass
     return facts

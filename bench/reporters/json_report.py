@@ -7,7 +7,7 @@ from typing import Any
 
 from bench.results import RecommendationResult, Report
 from bench.sanitize import json_text
-from bench.status import Status
+from bench.status import FINDINGS, Status
 
 REPORT_SCHEMA_VERSION = 1
 
@@ -27,11 +27,10 @@ def result_data(result: RecommendationResult, baseline: Any = None) -> dict[str,
         "items": [{"resource": i.resource, "status": i.status.value, "detail": i.detail} for i in result.items],
     }
     if baseline is not None:
-        finding = (Status.FAIL, Status.WARN, Status.ERROR)
         for item in data["items"]:
-            if Status(item["status"]) in finding:
+            if Status(item["status"]) in FINDINGS:
                 item["change"] = baseline.change_of(result.id, item["resource"])
-        if result.status in finding and not any("change" in i for i in data["items"]):
+        if result.status in FINDINGS and not any("change" in i for i in data["items"]):
             data["change"] = baseline.change_of(result.id, "")
     return data
 
@@ -72,22 +71,3 @@ def _scrub(value: Any) -> Any:
 
 def render_json(report: Report, **_: Any) -> str:
     return json.dumps(_scrub(report_data(report)), indent=2, ensure_ascii=False) + "\n"
-
-
-class ReportFileError(ValueError):
-    """A file is not a JSON report of this schema version."""
-
-
-def load_report(path: str) -> dict[str, Any]:
-    """An earlier JSON report (for --baseline and merge), checked for the parts they read."""
-    try:
-        with open(path, "rb") as handle:
-            data = json.loads(handle.read().decode("utf-8"))
-    except OSError as exc:
-        raise ReportFileError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ReportFileError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or data.get("schema_version") != REPORT_SCHEMA_VERSION \
-            or not isinstance(data.get("results"), list):
-        raise ReportFileError(f"{path} is not a docker-cis-bench JSON report (schema version {REPORT_SCHEMA_VERSION})")
-    return data

@@ -6,7 +6,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from bench.collect.files import ROLES
+from bench.roles import ROLES
 from bench.profile import Profile
 
 

@@ -1,4 +1,4 @@
-"""Find every check: the shipped ones, a user's folders, and installed plugins.
+"""The catalog of checks: the shipped ones, a user's folders, and installed plugins.
 
 - The shipped checks/ folder holds YAML files and Python modules (ours).
 - A folder given with --checks-dir holds YAML only. The audit never runs code from a check folder:
