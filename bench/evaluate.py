@@ -8,7 +8,7 @@ from bench import TOOL_NAME, __version__
 from bench.check import Check
 from bench.facts import Facts
 from bench.profile import Profile, Recommendation
-from bench.results import CheckResult, Item, RecommendationResult, Report
+from bench.results import CheckInfo, CheckResult, Item, RecommendationResult, Report
 from bench.status import Status, worst
 
 
@@ -60,7 +60,7 @@ def combine(rec: Recommendation, results: list[CheckResult]) -> RecommendationRe
         automation=rec.automation)
 
 
-def evaluate(profile: Profile, recommendations: list[Recommendation], checks: dict[str, Check],
+def evaluate(recommendations: list[Recommendation], checks: dict[str, Check],
              facts: Facts, extra_checks: Iterable[Check] = (),
              params: Optional[dict[str, dict[str, Any]]] = None) -> list[RecommendationResult]:
     cache: dict[str, CheckResult] = {}
@@ -86,7 +86,8 @@ def now() -> str:
 
 
 def build_report(profile: Profile, results: list[RecommendationResult], facts: Facts, started_at: str,
-                 facts_source: str = "live", notes: Optional[list[str]] = None) -> Report:
+                 facts_source: str = "live", notes: Optional[list[str]] = None,
+                 checks: Optional[dict[str, Check]] = None) -> Report:
     sections = dict(profile.sections)
     if any(r.section == "custom" for r in results):
         sections["custom"] = "Checks outside the profile"
@@ -97,4 +98,16 @@ def build_report(profile: Profile, results: list[RecommendationResult], facts: F
     return Report(
         tool_name=TOOL_NAME, tool_version=__version__, profile_id=profile.id, profile_title=profile.title,
         hostname=hostname, docker_version=version, started_at=started_at, finished_at=now(),
-        results=results, sections=sections, notes=all_notes, facts_source=facts_source)
+        results=results, sections=sections, notes=all_notes, facts_source=facts_source,
+        checks=_check_info(results, checks or {}))
+
+
+def _check_info(results: list[RecommendationResult], checks: dict[str, Check]) -> dict[str, CheckInfo]:
+    info = {}
+    for result in results:
+        for check_id in result.checks:
+            check = checks.get(check_id)
+            if check is not None and check_id not in info:
+                info[check_id] = CheckInfo(check.id, check.title, check.description, check.rationale,
+                                           tuple(check.references))
+    return info

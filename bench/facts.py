@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 from bench.errors import InputError
 from bench.serde import DataError, from_data, to_data
@@ -37,11 +37,12 @@ class Probe:
 
 @dataclass
 class HostFacts(Probe):
+    RETIRED_FIELDS: ClassVar[frozenset[str]] = frozenset({"auditor_uid"})
+
     hostname: str = ""
     kernel_release: Optional[str] = None
     os_name: Optional[str] = None
     root: str = "/"
-    auditor_uid: Optional[int] = None
     # Only the variables that checks read (e.g. DOCKER_CONTENT_TRUST); never the whole environment.
     environment: dict[str, str] = field(default_factory=dict)
     # Listening sockets, "tcp 0.0.0.0:22 sshd", as evidence for a human (CIS 1.4).
@@ -76,6 +77,8 @@ class EngineFacts(Probe):
 
 @dataclass
 class FileFacts:
+    RETIRED_FIELDS: ClassVar[frozenset[str]] = frozenset({"content"})
+
     path: str
     exists: bool = False
     kind: Optional[str] = None            # file, dir, socket, fifo, char, block, symlink (dangling)
@@ -86,7 +89,6 @@ class FileFacts:
     group: Optional[str] = None
     link: Optional[str] = None            # where the path points, when it is a symlink
     resolved: Optional[str] = None        # the file that was judged, when it differs from path
-    content: Optional[str] = None         # only for files a check reads
     error: Optional[str] = None
 
 
@@ -133,10 +135,10 @@ class MountEntry:
 
 @dataclass
 class FstabEntry:
+    RETIRED_FIELDS: ClassVar[frozenset[str]] = frozenset({"vfstype", "options"})
+
     spec: str
     file: str
-    vfstype: str
-    options: str = ""
 
 
 @dataclass

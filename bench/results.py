@@ -95,6 +95,17 @@ class RecommendationResult:
     automation: str = "automated"
 
 
+@dataclass(frozen=True)
+class CheckInfo:
+    """What a check is about, for a reader of the report."""
+
+    id: str
+    title: str
+    description: str = ""
+    rationale: str = ""
+    references: tuple[str, ...] = ()
+
+
 @dataclass
 class Report:
     tool_name: str
@@ -110,6 +121,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     facts_source: str = "live"
     baseline: Optional[Any] = None  # a bench.baseline.Comparison when --baseline was given
+    checks: dict[str, CheckInfo] = field(default_factory=dict)   # the checks behind the results
 
     def summary(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}

@@ -30,11 +30,6 @@ def printable(text: object, limit: int = MAX_FIELD) -> str:
     return _UNSAFE.sub(_escape, value)
 
 
-def printable_block(text: object, limit: int = 20000) -> str:
-    """Like printable, but keeps line breaks (for multi-line blocks such as JUnit bodies)."""
-    return "\n".join(printable(line, limit) for line in str(text).split("\n"))
-
-
 def xml_text(text: object, limit: int = 20000) -> str:
     value = str(text)
     if len(value) > limit:

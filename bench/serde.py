@@ -56,7 +56,9 @@ def from_data(cls: Any, data: Any, where: str = "$") -> Any:
             raise DataError(f"{where}: expected an object, got {_kind(data)}")
         hints = _hints(cls)
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
+        # Fields earlier versions wrote and this one no longer has: files they recorded stay readable.
+        retired = getattr(cls, "RETIRED_FIELDS", frozenset())
+        unknown = sorted(set(data) - names - retired)
         if unknown:
             raise DataError(f"{where}: unknown field {unknown[0]!r}")
         kwargs = {}

@@ -23,6 +23,8 @@ def docker_partition(facts):
     mounts = facts.mounts.mounts
     fstab = [e for e in facts.mounts.fstab if os.path.normpath(e.file) == root]
     fstab_note = f"; /etc/fstab lists {fstab[0].spec} for it" if fstab else ""
+    if facts.mounts.fstab_error:
+        fstab_note = f"; {facts.mounts.fstab_error}"
     holder = _containing_mount(mounts, root)
     system_root = [m for m in mounts if m.target == "/"]
     if holder is None:

@@ -74,12 +74,12 @@ def test_a_check_shared_by_recommendations_runs_once(profile, checks):
 
     recs = [Recommendation("1.1", "1", "a", True, 1, ("t-counted",), "", "automated"),
             Recommendation("1.2", "1", "b", True, 1, ("t-counted",), "", "automated")]
-    results = evaluate(profile, recs, {"t-counted": counted}, facts_of(hardened_data()))
+    results = evaluate(recs, {"t-counted": counted}, facts_of(hardened_data()))
     assert [r.status for r in results] == [Status.FAIL, Status.FAIL] and len(calls) == 1
 
 
 def test_every_recommendation_is_judged_on_the_hardened_host(profile, checks):
-    results = evaluate(profile, select_recommendations(profile), checks.checks, facts_of(hardened_data()))
+    results = evaluate(select_recommendations(profile), checks.checks, facts_of(hardened_data()))
     by_status = {}
     for r in results:
         by_status.setdefault(r.status, []).append(r.id)
@@ -92,7 +92,7 @@ def test_every_recommendation_is_judged_on_the_hardened_host(profile, checks):
 def test_nothing_passes_on_a_host_where_nothing_was_collected(profile, checks):
     from bench.facts import Facts
 
-    results = evaluate(profile, select_recommendations(profile), checks.checks, Facts())
+    results = evaluate(select_recommendations(profile), checks.checks, Facts())
     passing = [r.id for r in results if r.status == Status.PASS]
     assert passing == []
     assert all(r.status == Status.ERROR for r in results)

@@ -5,7 +5,7 @@ import pytest
 
 from bench.facts import SCHEMA_VERSION, Facts, FactsError, facts_from_data, facts_from_json, facts_to_json
 from bench.serde import to_data
-from helpers import hardened_data
+from helpers import FIXTURES, hardened_data
 
 
 def test_round_trip_is_lossless():
@@ -58,3 +58,15 @@ def test_inspect_data_must_be_json_data():
     data = hardened_data()
     data["containers"]["items"][0]["inspect"] = {"a": {"b": [1, 2.5, None, True, "x"]}}
     assert facts_from_data(json.loads(json.dumps(data))).containers.items[0].inspect["a"]["b"][1] == 2.5
+
+
+def test_a_facts_file_recorded_by_release_0_1_0_stays_readable():
+    # recorded-0.1.0.json is frozen: the hardened host as release 0.1.0 recorded it, with fields
+    # this release retired (auditor_uid, FileFacts.content, the fstab type and options).
+    path = FIXTURES / "recorded-0.1.0.json"
+    raw = json.loads(path.read_text())
+    assert "auditor_uid" in raw["host"] and "vfstype" in raw["mounts"]["fstab"][0]
+    facts = facts_from_json(path.read_text())
+    assert facts.host.hostname == raw["host"]["hostname"]
+    again = json.loads(facts_to_json(facts))
+    assert "auditor_uid" not in again["host"] and "vfstype" not in again["mounts"]["fstab"][0]

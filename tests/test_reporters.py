@@ -28,7 +28,7 @@ def junit_schema():
 
 def report_for(data, profile, checks):
     facts = facts_of(data)
-    results = evaluate(profile, select_recommendations(profile), checks.checks, facts)
+    results = evaluate(select_recommendations(profile), checks.checks, facts)
     return build_report(profile, results, facts, "2026-11-27T00:00:00+00:00")
 
 

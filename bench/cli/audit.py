@@ -38,8 +38,8 @@ def run(args: argparse.Namespace) -> int:
         extra_paths = sorted({p for c in selected for p in c.paths})
         facts = collect(args, needs_of(selected), extra_paths)
         source = "live"
-    results = evaluate(profile, selection.recommendations, catalog.checks, facts, selection.extra_checks, params)
-    report = build_report(profile, results, facts, started, source)
+    results = evaluate(selection.recommendations, catalog.checks, facts, selection.extra_checks, params)
+    report = build_report(profile, results, facts, started, source, checks=catalog.checks)
     if earlier is not None:
         from bench.baseline import compare
 

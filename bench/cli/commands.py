@@ -35,6 +35,6 @@ def list_(args: argparse.Namespace) -> int:
     elif args.checks:
         text = render_checks(catalog, args.format)
     else:
-        text = render_profile(load_profile(args, catalog), catalog, args.format)
+        text = render_profile(load_profile(args, catalog), args.format)
     sys.stdout.write(text)
     return EXIT_OK

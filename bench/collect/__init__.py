@@ -26,7 +26,6 @@ _PREREQUISITES = {
     "execs": ("containers",),
     "mounts": ("daemon",),
 }
-HOST_GROUPS = ("host", "daemon", "files", "mounts", "audit", "docker_group", "processes")
 
 
 @dataclass

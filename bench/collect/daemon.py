@@ -69,7 +69,7 @@ def find_daemon(host: Host, socket_path: Optional[str], data_root: Optional[str]
                 break
         if chosen is None:
             for proc in candidates:
-                rootless = _rootless_socket(host, proc)
+                rootless = _rootless_socket(proc)
                 if any(_same_socket(host, path, socket_path) for path in _declared_sockets(proc, rootless)):
                     chosen, facts.found_by = proc, f"its command line names {socket_path}"
                     break
@@ -106,7 +106,7 @@ def _data_root_of(proc: ProcessInfo) -> str:
     return "/var/lib/docker"
 
 
-def _rootless_socket(host: Host, proc: ProcessInfo) -> Optional[str]:
+def _rootless_socket(proc: ProcessInfo) -> Optional[str]:
     if proc.uid in (None, 0):
         return None
     return f"/run/user/{proc.uid}/docker.sock"

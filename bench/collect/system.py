@@ -23,7 +23,6 @@ def collect_host(host: Host) -> HostFacts:
     except OSError as exc:
         facts.error = f"cannot read the kernel release: {exc.strerror or exc}"
     facts.os_name = _os_name(host)
-    facts.auditor_uid = os.geteuid()
     facts.environment = {k: host.environ[k] for k in RECORDED_ENVIRONMENT if k in host.environ}
     try:
         names = {p.pid: p.name for p in host.processes()}
@@ -78,8 +77,7 @@ def parse_fstab(text: str) -> list[FstabEntry]:
         line = line.split("#", 1)[0].strip()
         fields = line.split()
         if len(fields) >= 3:
-            entries.append(FstabEntry(spec=_unescape_mount(fields[0]), file=_unescape_mount(fields[1]),
-                                      vfstype=fields[2], options=fields[3] if len(fields) > 3 else ""))
+            entries.append(FstabEntry(spec=_unescape_mount(fields[0]), file=_unescape_mount(fields[1])))
     return entries
 
 

@@ -51,6 +51,9 @@ def report_data(report: Report) -> dict[str, Any]:
         "notes": list(report.notes),
         "results": [result_data(r, report.baseline) for r in report.results],
     }
+    if report.checks:
+        data["checks"] = {c.id: {"title": c.title, "description": c.description, "rationale": c.rationale,
+                                 "references": list(c.references)} for c in report.checks.values()}
     if report.baseline is not None:
         data["baseline"] = {
             "source": report.baseline.source, **report.baseline.counts(),

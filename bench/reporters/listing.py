@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from typing import Any
 
 from tabulate import tabulate
@@ -9,8 +10,10 @@ from tabulate import tabulate
 from bench.roles import ROLES
 from bench.profile import Profile
 
+WIDTH = 100
 
-def render_profile(profile: Profile, checks: Any, fmt: str) -> str:
+
+def render_profile(profile: Profile, fmt: str) -> str:
     rows = []
     for rec in profile.recommendations:
         rows.append({"id": rec.id, "section": rec.section, "title": rec.title, "scored": rec.scored,
@@ -27,11 +30,22 @@ def render_profile(profile: Profile, checks: Any, fmt: str) -> str:
 
 def render_checks(checks: Any, fmt: str) -> str:
     rows = [{"id": c.id, "kind": c.kind, "target": c.target, "needs": list(c.needs), "source": c.source,
-             "title": c.title} for c in sorted(checks, key=lambda c: c.id)]
+             "title": c.title, "description": c.description, "rationale": c.rationale,
+             "references": list(c.references), "params": {k: str(v) for k, v in c.params.items()}}
+            for c in sorted(checks, key=lambda c: c.id)]
     if fmt == "json":
         return json.dumps({"checks": rows}, indent=2) + "\n"
-    return tabulate([[r["id"], r["kind"], r["target"], r["source"], r["title"]] for r in rows],
-                    headers=["Check", "Kind", "Target", "Defined at", "Title"], disable_numparse=True) + "\n"
+    blocks = []
+    for r in rows:
+        lines = [f"{r['id']}: {r['title']}", f"  {r['kind']} check on {r['target']}, defined at {r['source']}"]
+        for label, text in (("Inspects", r["description"]), ("Why", r["rationale"])):
+            if text:
+                lines += textwrap.wrap(f"{label}: {text}", WIDTH, initial_indent="  ", subsequent_indent="    ")
+        if r["params"]:
+            lines.append("  Settings: " + ", ".join(f"--param {r['id']}.{k}={v}" for k, v in r["params"].items()))
+        lines += [f"  See: {ref}" for ref in r["references"]]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
 
 
 def render_files(fmt: str) -> str:
