@@ -78,3 +78,80 @@ def test_a_page_without_its_markers_is_refused(generator, tmp_path):
 
 def test_a_pipe_stays_inside_its_cell(generator):
     assert generator.cell("a | b\n c") == "a \\| b c"
+
+
+FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.M | re.S)
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def prose(text):
+    """Markdown without its fenced code blocks and code spans, where links and headings are not."""
+    return re.sub(r"`[^`\n]*`", "", FENCE.sub("", text))
+
+
+def anchors(text):
+    """The heading anchors GitHub makes: lower case, punctuation dropped, spaces to dashes, -1 on repeats."""
+    seen = {}
+    for line in FENCE.sub("", text).splitlines():
+        heading = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if heading:
+            slug = re.sub(r"[^\w\- ]", "", heading.group(1).lower()).replace(" ", "-")
+            count = seen.get(slug, 0)
+            seen[slug] = count + 1
+            yield slug if count == 0 else f"{slug}-{count}"
+
+
+def test_the_anchors_are_the_ones_github_makes():
+    assert list(anchors("# The JSON report (schema version 1)\n## A CI gate\n```\n# code\n```\n## A CI gate\n"
+                        "### 1 Host Configuration\n## `--fail-on` and exit status\n")) == [
+        "the-json-report-schema-version-1", "a-ci-gate", "a-ci-gate-1", "1-host-configuration",
+        "--fail-on-and-exit-status"]
+
+
+def test_every_link_in_the_readme_and_docs_resolves_and_every_page_is_reachable():
+    pages = [REPO / "README.md", *sorted(DOCS.rglob("*.md"))]
+    broken, reached, queue = [], {REPO / "README.md"}, [REPO / "README.md"]
+    links = {}
+    for page in pages:
+        links[page] = []
+        for target in LINK.findall(prose(page.read_text())):
+            if re.match(r"^[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            resolved = (page.parent / path).resolve() if path else page
+            if not resolved.exists():
+                broken.append(f"{page.relative_to(REPO)}: {target} (no such file)")
+            elif anchor and (resolved.is_dir() or anchor not in set(anchors(resolved.read_text()))):
+                broken.append(f"{page.relative_to(REPO)}: {target} (no such heading)")
+            else:
+                links[page].append(resolved)
+    assert not broken, "\n".join(broken)
+    while queue:
+        for target in links.get(queue.pop(), []):
+            if target not in reached:
+                reached.add(target)
+                queue.append(target)
+    assert not [p for p in pages if p not in reached], "pages no link from the README leads to"
+
+
+def test_every_table_renders_on_github():
+    """Each table starts after a blank line or a marker comment, has its delimiter row, and every
+    row has as many cells as its header (a stray | would shift the columns)."""
+    bad = []
+    for page in [REPO / "README.md", *sorted(DOCS.rglob("*.md"))]:
+        lines, width = FENCE.sub("", page.read_text()).splitlines(), None
+        for number, line in enumerate(lines, 1):
+            if not line.startswith("|"):
+                width = None
+                continue
+            cells = len(re.split(r"(?<!\\)\|", line.strip()[1:-1]))
+            if width is None:
+                width = cells
+                before = lines[number - 2].strip() if number > 1 else ""
+                if before and not before.startswith("<!--"):
+                    bad.append(f"{page.name}:{number}: no blank line before the table")
+                if number >= len(lines) or not re.match(r"^\|(\s*:?-+:?\s*\|)+$", lines[number]):
+                    bad.append(f"{page.name}:{number}: no delimiter row under the header")
+            elif cells != width:
+                bad.append(f"{page.name}:{number}: {cells} cells under a header of {width}")
+    assert not bad, "\n".join(bad)
