@@ -57,16 +57,27 @@ def test_the_index_links_every_edition_page(generator):
 
 
 def test_a_new_profile_gets_a_page_and_hand_written_prose_is_kept(generator, tmp_path):
-    pages = tmp_path / "recommendations"
+    repo, pages = tmp_path / "repo", tmp_path / "recommendations"
+    (repo / "profiles").mkdir(parents=True)
+    (repo / "checks").symlink_to(REPO / "checks")
+    shipped = (REPO / "profiles" / "cis-docker-1.11.0.yaml").read_text()
+    (repo / "profiles" / "cis-docker-1.11.0.yaml").write_text(shipped)
+    (repo / "profiles" / "cis-docker-1.6.0.yaml").write_text(
+        shipped.replace("id: cis-docker-1.11.0", "id: cis-docker-1.6.0")
+               .replace("title: CIS Docker 1.11.0 Benchmark v1.0.0", "title: CIS Docker Benchmark v1.6.0")
+               .replace("title: Run no privileged containers", "title: Run no | privileged containers"))
     pages.mkdir()
     (pages / "README.md").write_text("# Editions\n\nkept above\n<!-- editions -->\nold\n<!-- /editions -->\nkept below\n")
-    wanted = generator.render(pages=pages)
+    wanted = generator.render(pages=pages, repo=repo)
+    assert set(wanted) == {pages / "README.md", pages / "cis-docker-1.11.0.md", pages / "cis-docker-1.6.0.md"}
     index = wanted[pages / "README.md"]
     assert index.startswith("# Editions\n\nkept above\n<!-- editions -->\n| Profile") and "old" not in index
     assert index.endswith("<!-- /editions -->\nkept below\n")
-    page = wanted[pages / "cis-docker-1.11.0.md"]
-    assert page.startswith("# CIS Docker 1.11.0 Benchmark v1.0.0\n")
-    assert "| 5.4 | Run no privileged containers | yes | 1 | automated | `container-not-privileged` |" in page
+    editions = list(table_rows(index, "editions"))[2:]
+    assert editions == ["[`cis-docker-1.11.0`](cis-docker-1.11.0.md) (the default)", "[`cis-docker-1.6.0`](cis-docker-1.6.0.md)"]
+    page = wanted[pages / "cis-docker-1.6.0.md"]
+    assert page.startswith("# CIS Docker Benchmark v1.6.0\n") and "`profiles/cis-docker-1.6.0.yaml`" in page
+    assert "| 5.4 | Run no \\| privileged containers | yes | 1 | automated | `container-not-privileged` |" in page
 
 
 def test_a_page_without_its_markers_is_refused(generator, tmp_path):
@@ -155,3 +166,11 @@ def test_every_table_renders_on_github():
             elif cells != width:
                 bad.append(f"{page.name}:{number}: {cells} cells under a header of {width}")
     assert not bad, "\n".join(bad)
+
+
+def test_a_check_that_does_not_say_what_it_inspects_stops_the_generator(generator):
+    from bench.check import Check
+
+    silent = Check(id="site-silent", title="Says nothing", needs=(), run=lambda facts, params: None, source="x.py:1")
+    with pytest.raises(generator.GenerateError, match=r"check 'site-silent' \(x.py:1\) does not say what it inspects"):
+        generator.inspects(silent)
