@@ -1,5 +1,5 @@
 # The auditor as a container. Build: docker build -t docker-cis-bench .
-# Run it against the host it runs on (see README, "Auditing from a container"):
+# Run it against the host it runs on (see docs/recipes.md, "Auditing from a container"):
 #   docker run --rm --pid host --network host --cgroupns host \
 #     -v /:/host:ro -v /var/run/docker.sock:/var/run/docker.sock:ro \
 #     docker-cis-bench --root /host

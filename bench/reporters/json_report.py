@@ -1,5 +1,5 @@
 """The JSON report. Its shape is versioned (REPORT_SCHEMA_VERSION) and described by
-report-schema.json beside this module; README.md documents it for humans."""
+report-schema.json beside this module; docs/json-report.md documents it for humans."""
 from __future__ import annotations
 
 import json
