@@ -140,8 +140,8 @@ def _takes_params(fn: Callable[..., Any]) -> bool:
 def _metadata(fn: Callable[..., Any], description: Optional[str], rationale: str,
               references: Iterable[str]) -> dict[str, Any]:
     text = description if description is not None else inspect.getdoc(fn) or ""
-    return {"description": " ".join(text.split()), "rationale": " ".join(rationale.split()),
-            "references": tuple(references)}
+    refs = (references,) if isinstance(references, str) else tuple(references)  # one URL given bare
+    return {"description": " ".join(text.split()), "rationale": " ".join(rationale.split()), "references": refs}
 
 
 def check(check_id: str, *, title: str, needs: Iterable[str] = (), params: Optional[dict[str, Any]] = None,

@@ -15,8 +15,17 @@ def _source(config, key: str) -> str:
     return f" ({setting.source})" if setting else " (not set)"
 
 
-@check("daemon-log-level-info", title="The daemon logs at level info", needs=("daemon",))
+@check("daemon-log-level-info", title="The daemon logs at level info", needs=("daemon",),
+       rationale=("At info the daemon records the events an investigation needs; a lower level "
+                  "drops them, while debug floods the log and can write sensitive request details "
+                  "to it."),
+       references=("https://docs.docker.com/engine/daemon/logs/",
+                   "https://docs.docker.com/reference/cli/dockerd/"))
 def log_level_info(facts):
+    """Reads `log-level` and `debug` from the daemon's flags merged with daemon.json. `debug` true
+    FAILs whatever log-level says (dockerd switches to debug after applying it); otherwise an
+    unset log-level (default info) or exactly `info` PASSes and any other level FAILs. An
+    unreadable or malformed daemon.json is ERROR; a remote engine SKIPs."""
     config, problem = _config(facts)
     if problem:
         return problem
@@ -31,8 +40,18 @@ def log_level_info(facts):
     return failed(f"{shown}, expected info")
 
 
-@check("daemon-tls-verify", title="A daemon listening on TCP verifies clients with TLS", needs=("daemon",))
+@check("daemon-tls-verify", title="A daemon listening on TCP verifies clients with TLS", needs=("daemon",),
+       rationale=("The API grants root on the host; on a network socket it must authenticate each "
+                  "client by a certificate signed by a CA the operator controls, or anyone who "
+                  "can reach the port can take over the machine."),
+       references=("https://docs.docker.com/engine/security/protect-access/",
+                   "https://docs.docker.com/reference/cli/dockerd/#daemon-socket-option"))
 def tls_verify(facts):
+    """Reads `hosts` (-H flags or daemon.json; by default the unix socket, the rootless one for a
+    rootless daemon). With no address other than unix://, fd:// or npipe:// it PASSes; with a TCP
+    address it FAILs unless `tlsverify` is set, and also FAILs when any of `tlscacert`,
+    `tlscert`, `tlskey` is unset (dockerd would take them from ~/.docker of its user). An
+    unreadable or malformed daemon.json is ERROR; a remote engine SKIPs."""
     config, problem = _config(facts)
     if problem:
         return problem
@@ -55,8 +74,16 @@ def tls_verify(facts):
                   f"CA {config.value('tlscacert')}, certificate {config.value('tlscert')}, key {config.value('tlskey')}")
 
 
-@check("daemon-userns-remap", title="Containers run in a remapped user namespace", needs=("daemon",))
+@check("daemon-userns-remap", title="Containers run in a remapped user namespace", needs=("daemon",),
+       rationale=("Without remapping, uid 0 in a container is uid 0 on the host, so any escape "
+                  "from the container lands as root; remapping makes it an unprivileged host uid."),
+       references=("https://docs.docker.com/engine/security/userns-remap/",
+                   "https://docs.docker.com/engine/security/rootless/",
+                   "https://man7.org/linux/man-pages/man7/user_namespaces.7.html"))
 def userns_remap(facts):
+    """A rootless daemon PASSes (container root is already an unprivileged host user). Otherwise
+    reads `userns-remap` from the flags merged with daemon.json: a non-empty value PASSes, unset
+    or empty FAILs. An unreadable or malformed daemon.json is ERROR; a remote engine SKIPs."""
     if facts.daemon.rootless:
         return passed("rootless daemon: container root maps to an unprivileged host user")
     config, problem = _config(facts)
@@ -73,8 +100,18 @@ REMOTE_DRIVERS = {"gelf", "fluentd", "awslogs", "splunk", "gcplogs", "logentries
 LOCAL_FORWARDABLE = {"syslog", "journald"}
 
 
-@check("daemon-remote-logging", title="Container logs go to a central, remote log service", needs=("daemon",))
+@check("daemon-remote-logging", title="Container logs go to a central, remote log service", needs=("daemon",),
+       rationale=("Logs kept only on the host are lost with it and can be erased by an intruder "
+                  "who gains root there; shipping them to a central service keeps the evidence "
+                  "out of the attacker's reach."),
+       references=("https://docs.docker.com/engine/logging/configure/",
+                   "https://docs.docker.com/engine/logging/drivers/syslog/"))
 def remote_logging(facts):
+    """Takes `log-driver` from the flags merged with daemon.json, else the LoggingDriver `docker
+    info` reports, else json-file. gelf, fluentd, awslogs, splunk, gcplogs, logentries and
+    etwlogs PASS; syslog PASSes when its `syslog-address` log-opt names a non-local host; syslog
+    otherwise and journald WARN (confirm they forward), a plugin driver (name with / or :) WARNs,
+    and any other driver (json-file, local, none) FAILs. A remote engine SKIPs."""
     config, problem = _config(facts)
     if problem:
         return problem
@@ -112,8 +149,17 @@ LEGACY_REGISTRY_REMOVED = (17, 12)
 
 
 @check("daemon-disable-legacy-registry", title="Operations on v1 (legacy) registries are disabled",
-       needs=("daemon", "engine"))
+       needs=("daemon", "engine"),
+       rationale=("The v1 registry protocol lacks the content-addressed, verifiable image "
+                  "handling of v2; talking to v1 registries exposes the host to weaker integrity "
+                  "guarantees on pulled images."),
+       references=("https://docs.docker.com/engine/deprecated/#interacting-with-v1-registries",
+                   "https://docs.docker.com/reference/cli/dockerd/"))
 def legacy_registry(facts):
+    """Reads the engine version from `docker version`: 17.12 or later PASSes, since v1 registry
+    support was removed. For an older or unknown version it reads `disable-legacy-registry` from
+    the flags merged with daemon.json: true PASSes, unset or false FAILs. An unreadable or
+    malformed daemon.json is ERROR; a remote engine SKIPs."""
     version = str(facts.engine.version.get("Version") or "")
     try:
         modern = parse_version(version)[:2] >= LEGACY_REGISTRY_REMOVED

@@ -5,8 +5,20 @@ from bench.check import Item, Status, check, daemon_config, errored, rollup, ski
 
 
 @check("file-docker-sock-owner", title="The API socket is owned by root and the docker group",
-       needs=("files", "daemon", "docker_group"))
+       needs=("files", "daemon", "docker_group"),
+       rationale=("Access to the socket is full control of the daemon and so root on the host; it "
+                  "must belong to root and be shared only with the one group meant to hold that "
+                  "power."),
+       references=("https://docs.docker.com/reference/cli/dockerd/#daemon-socket-option",
+                   "https://docs.docker.com/engine/install/linux-postinstall/",
+                   "https://man7.org/linux/man-pages/man7/unix.7.html"))
 def docker_sock_owner(facts):
+    """Stats each existing unix socket the daemon listens on (unix:// entries of `hosts`, by default
+    /var/run/docker.sock; for fd:// the ListenStream paths of docker.socket). It PASSes when the
+    socket is owned by uid 0 and by the group the daemon's `group` option names (default docker),
+    or by root:root when /etc/group has no such group; for a rootless daemon it must belong to
+    the daemon's own uid. No socket SKIPs; unknown socket locations (daemon configuration
+    unknown) or an unstat-able socket are ERROR."""
     files = facts.files
     if "api-socket" not in files.locations:
         # The collector drops a role it cannot locate (daemon configuration unknown): not knowing

@@ -14,8 +14,19 @@ def data_root_of(facts) -> tuple[Optional[str], str]:
     return data_root(facts.engine, facts.daemon, config)
 
 
-@check("host-docker-partition", title="The Docker data directory is on its own partition", needs=("mounts",))
+@check("host-docker-partition", title="The Docker data directory is on its own partition", needs=("mounts",),
+       rationale=("Images, layers and container writes can fill a disk quickly; on their own "
+                  "partition they cannot exhaust the root filesystem and take the host down."),
+       references=("https://docs.docker.com/engine/daemon/#daemon-data-directory",
+                   "https://man7.org/linux/man-pages/man5/proc_pid_mountinfo.5.html",
+                   "https://man7.org/linux/man-pages/man5/fstab.5.html"))
 def docker_partition(facts):
+    """Finds the data root (DockerRootDir from the Engine API, else --data-root/--graph, else
+    /var/lib/docker) and the mount holding it in the daemon's mount namespace (/proc/<dockerd
+    pid>/mountinfo, else /proc/self or /proc/1). It FAILs when that mount is `/`, or is on the
+    same device as `/` (as dockerd's bind mount of its data root onto itself is), and PASSes when
+    it is another device (the directory may lie below that mount point); an unknown data root or
+    an unreadable mount table is ERROR and a remote engine SKIPs."""
     root, basis = data_root_of(facts)
     if root is None:
         return errored(f"the data root is unknown: {basis}")
@@ -51,8 +62,15 @@ def _containing_mount(mounts, path: str):
     return best
 
 
-@check("manual-host-hardening", title="The host is hardened (evidence for a human)", needs=("host",))
+@check("manual-host-hardening", title="The host is hardened (evidence for a human)", needs=("host",),
+       rationale=("Every container is only as safe as the kernel and OS under it; a host hardened "
+                  "to a known baseline shrinks what an escaped process can reach."),
+       references=("https://docs.docker.com/engine/security/#other-kernel-security-features",
+                   "https://docs.kernel.org/admin-guide/LSM/SELinux.html"))
 def host_hardening(facts):
+    """Always INFO: reports the OS (PRETTY_NAME from os-release), the kernel release and, when the
+    engine answers, the security options `docker info` lists (apparmor, seccomp, selinux, userns,
+    ...), for a human to compare the host with a hardening baseline. A remote engine SKIPs."""
     host = facts.host
     evidence = [f"OS {host.os_name or 'unknown'}", f"kernel {host.kernel_release or 'unknown'}"]
     if not facts.engine.unavailable():
@@ -62,8 +80,16 @@ def host_hardening(facts):
     return info("; ".join(evidence) + ". Compare the host with a hardening baseline (e.g. the CIS benchmark for its OS).")
 
 
-@check("host-listening-services", title="Only services Docker needs run on the host (evidence)", needs=("host",))
+@check("host-listening-services", title="Only services Docker needs run on the host (evidence)", needs=("host",),
+       rationale=("Every extra service on a Docker host is another way in to a machine that "
+                  "controls all its containers; running little besides Docker keeps that surface "
+                  "small."),
+       references=("https://docs.docker.com/engine/security/#docker-daemon-attack-surface",
+                   "https://man7.org/linux/man-pages/man8/ss.8.html"))
 def listening_services(facts):
+    """Always INFO: lists the host's listening TCP sockets and bound UDP sockets with the process
+    that owns each (from the host's /proc), or says they could not be listed, for a human to
+    confirm each service is needed. A remote engine SKIPs."""
     host = facts.host
     if host.listening_error:
         return info(f"listening sockets unknown ({host.listening_error}); review running services by hand")
@@ -76,8 +102,16 @@ DEFAULT_MINIMUM = "28.0"
 
 
 @check("engine-version-supported", title="The Docker engine is a supported release", needs=("engine",),
-       params={"minimum": DEFAULT_MINIMUM})
+       params={"minimum": DEFAULT_MINIMUM},
+       rationale=("Engine releases fix vulnerabilities, including container escapes; a daemon "
+                  "left behind its maintained releases keeps known holes open."),
+       references=("https://docs.docker.com/engine/release-notes/",
+                   "https://docs.docker.com/engine/install/"))
 def engine_version(facts, params):
+    """Compares the Version from `docker version` with a minimum (28.0 unless changed with --param
+    engine-version-supported.minimum=VERSION), numerically part by part. At least the minimum
+    PASSes; older FAILs, noting that a distribution build (dfsg, +, ~ in the version) may carry
+    back-ported fixes; no version reported, or one that cannot be parsed, WARNs."""
     version = str(facts.engine.version.get("Version") or "")
     if not version:
         return warned("the engine did not report its version")
@@ -97,8 +131,19 @@ def engine_version(facts, params):
 
 
 @check("host-docker-group-members", title="Members of the docker group (for a human to confirm)",
-       needs=("docker_group",))
+       needs=("docker_group",),
+       rationale=("Membership in the docker group equals root on the host, because members can "
+                  "start a privileged container or mount /; each member must be someone trusted "
+                  "with root."),
+       references=("https://docs.docker.com/engine/install/linux-postinstall/",
+                   "https://docs.docker.com/engine/security/#docker-daemon-attack-surface",
+                   "https://man7.org/linux/man-pages/man5/group.5.html"))
 def docker_group_members(facts):
+    """Always INFO: lists the members of the group the daemon gives its socket (its `group` option,
+    default docker), both those named in /etc/group and users whose primary group it is in
+    /etc/passwd; says when the group does not exist (members from LDAP or other NSS sources are
+    not listed), and for a rootless daemon that only its user can reach the socket. A remote
+    engine SKIPs."""
     if not facts.daemon.unavailable() and facts.daemon.rootless:
         return info(f"rootless daemon (uid {facts.daemon.uid}): only its user can reach its socket; "
                     "no group grants access")
@@ -112,8 +157,14 @@ def docker_group_members(facts):
                 "which amounts to root on this host: confirm each is a trusted administrator.")
 
 
-@check("host-content-trust", title="Docker content trust is enabled", needs=("host",))
+@check("host-content-trust", title="Docker content trust is enabled", needs=("host",),
+       rationale=("With content trust on, the docker client pulls and runs only signed image "
+                  "tags, so a tampered or substituted image in a registry is refused."),
+       references=("https://docs.docker.com/engine/security/trust/",))
 def content_trust(facts):
+    """Reads DOCKER_CONTENT_TRUST from the environment the audit runs in: exactly `1` PASSes, unset
+    or any other value FAILs. Only the auditing process's environment is seen, not that of other
+    users or tools; a remote engine SKIPs."""
     value = facts.host.environment.get("DOCKER_CONTENT_TRUST")
     if value == "1":
         return passed("DOCKER_CONTENT_TRUST=1 in the environment of this audit")

@@ -28,100 +28,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.check import Check  # noqa: E402
-from bench.loader import CheckSet, load_checks  # noqa: E402
+from bench.catalog import CheckSet, load_checks  # noqa: E402
 from bench.profile import AUTOMATION, DEFAULT_PROFILE, Profile, check_references, load_profile  # noqa: E402
-
-# What each check looks at, for the "Inspects" column. To be replaced by each check's own
-# description (see inspects() below); until then a new check needs a line here.
-INSPECTS = {
-    "host-docker-partition": "the mount table of the daemon's namespace: is the data root on a device other than `/`'s",
-    "host-kernel-version": "`kernel_release`",
-    "manual-host-hardening": "evidence: OS, kernel, the engine's security options",
-    "host-listening-services": "evidence: listening TCP/UDP sockets and their processes",
-    "engine-version-supported": "`docker version` against a minimum (default 28.0, "
-                                "`--param engine-version-supported.minimum=`)",
-    "host-docker-group-members": "evidence: members of the docker group (/etc/group, primary groups in /etc/passwd)",
-    "audit-docker-daemon": "audit rules (auditctl -l, else rule files) covering `daemon-binary`, `docker-binary`",
-    "audit-docker-data-root": "audit rules (auditctl -l, else rule files) covering `data-root`",
-    "audit-etc-docker": "audit rules (auditctl -l, else rule files) covering `etc-docker`",
-    "audit-docker-service": "audit rules (auditctl -l, else rule files) covering `docker.service`",
-    "audit-docker-socket-unit": "audit rules (auditctl -l, else rule files) covering `docker.socket`",
-    "audit-default-docker": "audit rules (auditctl -l, else rule files) covering `default-docker`",
-    "audit-daemon-json": "audit rules (auditctl -l, else rule files) covering `daemon.json`",
-    "audit-docker-containerd": "audit rules (auditctl -l, else rule files) covering `docker-containerd`",
-    "audit-docker-runc": "audit rules (auditctl -l, else rule files) covering `docker-runc`",
-    "daemon-icc-disabled": "daemon option `icc` (flags + daemon.json)",
-    "daemon-log-level-info": "daemon option `log-level` (flags + daemon.json)",
-    "daemon-iptables-enabled": "daemon option `iptables` (flags + daemon.json)",
-    "daemon-no-insecure-registries": "daemon option `insecure-registries` (flags + daemon.json)",
-    "engine-storage-not-aufs": "`docker info`: `Driver`",
-    "daemon-tls-verify": "`hosts`, `tlsverify`, `tlscacert`, `tlscert`, `tlskey` (flags + daemon.json)",
-    "daemon-default-ulimits": "daemon option `default-ulimits` (flags + daemon.json)",
-    "daemon-userns-remap": "`userns-remap` (flags + daemon.json); a rootless daemon passes",
-    "daemon-cgroup-parent-default": "daemon option `cgroup-parent` (flags + daemon.json)",
-    "daemon-no-dm-basesize": "daemon option `storage-opts` (flags + daemon.json)",
-    "daemon-authorization-plugin": "daemon option `authorization-plugins` (flags + daemon.json)",
-    "daemon-remote-logging": "`log-driver` / `log-opts` (flags + daemon.json, else `docker info`)",
-    "daemon-disable-legacy-registry": "engine version (v1 support gone since 17.12), else `disable-legacy-registry`",
-    "file-docker-service-owner": "owner of `docker.service`, `docker.service.d`",
-    "file-docker-service-mode": "mode of `docker.service`, `docker.service.d`",
-    "file-docker-socket-unit-owner": "owner of `docker.socket`",
-    "file-docker-socket-unit-mode": "mode of `docker.socket`",
-    "file-etc-docker-owner": "owner of `etc-docker`",
-    "file-etc-docker-mode": "mode of `etc-docker`",
-    "file-registry-certs-owner": "owner of `registry-certs`",
-    "file-registry-certs-mode": "mode of `registry-certs`",
-    "file-tls-ca-owner": "owner of `tls-ca`",
-    "file-tls-ca-mode": "mode of `tls-ca`",
-    "file-tls-cert-owner": "owner of `tls-cert`",
-    "file-tls-cert-mode": "mode of `tls-cert`",
-    "file-tls-key-owner": "owner of `tls-key`",
-    "file-tls-key-mode": "mode of `tls-key`",
-    "file-docker-sock-owner": "owner:group of the API socket(s) against root and the daemon's `group`",
-    "file-docker-sock-mode": "mode of `api-socket`",
-    "file-daemon-json-owner": "owner of `daemon.json`",
-    "file-daemon-json-mode": "mode of `daemon.json`",
-    "file-default-docker-owner": "owner of `default-docker`",
-    "file-default-docker-mode": "mode of `default-docker`",
-    "container-user": "`Config.User` of each container (and the host uid of its process)",
-    "images-trusted-sources": "evidence: image registries and digests",
-    "images-minimal": "evidence: image sizes",
-    "images-rebuilt": "evidence: image ages",
-    "host-content-trust": "`DOCKER_CONTENT_TRUST` in the audit's environment",
-    "container-apparmor": "`AppArmorProfile` where the engine reports AppArmor",
-    "container-selinux": "`ProcessLabel`, `label=disable` where the engine reports SELinux",
-    "container-capabilities": "`HostConfig.CapAdd` / `CapDrop` / `Privileged`",
-    "container-not-privileged": "`HostConfig.Privileged` of each container",
-    "container-sensitive-mounts": "`Mounts`: bind sources under /, /boot, /dev, /etc, /lib, /proc, /sys, /usr; "
-                                  "RW fails, RO warns",
-    "container-no-sshd": "host /proc: processes named sshd whose cgroup is the container's (no `docker exec`)",
-    "container-no-privileged-ports": "`NetworkSettings.Ports` (running) or `HostConfig.PortBindings`: "
-                                     "host port < 1024",
-    "container-open-ports": "evidence: published ports; `PublishAllPorts` warns",
-    "container-no-host-network": "`HostConfig.NetworkMode` of each container",
-    "container-memory-limit": "`HostConfig.Memory` of each container",
-    "container-cpu-shares": "`HostConfig.CpuShares` of each container",
-    "container-readonly-rootfs": "`HostConfig.ReadonlyRootfs` of each container",
-    "container-port-host-interface": "port bindings on 0.0.0.0 / :: / empty host IP",
-    "container-restart-policy": "`HostConfig.RestartPolicy`: always / unless-stopped / on-failure > 5 fail",
-    "container-no-host-pid": "`HostConfig.PidMode` of each container",
-    "container-no-host-ipc": "`HostConfig.IpcMode` of each container",
-    "container-no-host-devices": "`HostConfig.Devices`, `Privileged`",
-    "container-no-ulimit-override": "`HostConfig.Ulimits` that differ from the daemon's `default-ulimits` "
-                                    "(dockerd copies those into every container)",
-    "container-no-shared-propagation": "`Mounts[].Propagation` shared / rshared",
-    "container-no-host-uts": "`HostConfig.UTSMode` of each container",
-    "container-seccomp": "`HostConfig.SecurityOpt` seccomp=unconfined, `Privileged`, kernel `Seccomp:` of the process",
-    "exec-no-privileged": "audit log EXECVE records of `docker exec`, and exec sessions the daemon tracks",
-    "exec-no-user": "audit log EXECVE records of `docker exec`, and exec sessions the daemon tracks",
-    "container-default-cgroup": "`HostConfig.CgroupParent` of each container",
-    "container-no-new-privileges": "`HostConfig.SecurityOpt`, kernel `NoNewPrivs:` of the process, daemon default",
-    "manual-security-audits": "evidence: when this audit ran",
-    "manual-container-monitoring": "evidence: monitoring agents among the containers",
-    "manual-container-backup": "evidence: volumes and bind-mounted paths holding data",
-    "images-sprawl": "image count, images in use, dangling images",
-    "containers-sprawl": "`docker info`: containers running vs all",
-}
 
 LEGEND = """\
 `automated`: a verdict from facts. `partial`: a verdict plus evidence for a human. `manual`: the
@@ -149,7 +57,7 @@ class GenerateError(Exception):
 
 def inspects(check: Check) -> str:
     """The "Inspects" cell: what the check looks at."""
-    text = INSPECTS.get(check.id, "")  # once every check carries one: text = check.description
+    text = check.description
     if not text.strip():
         raise GenerateError(f"check {check.id!r} ({check.source}) does not say what it inspects")
     return text

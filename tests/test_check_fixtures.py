@@ -62,3 +62,10 @@ def test_check_fixture(checks, check_id, kind, case):
     if "resource" in case:
         flagged = [i.resource for i in result.items if i.status == expected]
         assert case["resource"] in flagged, shown
+
+
+def test_every_shipped_check_says_what_it_inspects_why_and_where_to_read_more():
+    lacking = [c.id for c in load_checks(plugins=False)
+               if not (c.description.strip() and c.rationale.strip() and c.references
+                       and all(r.startswith("https://") for r in c.references))]
+    assert not lacking, f"checks without description, rationale or https references: {', '.join(sorted(lacking))}"

@@ -146,3 +146,52 @@ def test_builtin_checks_all_load_and_are_unique(checks):
     assert len(checks) >= 70
     for check in checks:
         assert check.title and check.needs and check.source
+
+
+def test_a_check_carries_its_description_rationale_and_references():
+    (check,) = load("""
+    checks:
+      - id: site-x
+        title: t
+        description: >-
+          Reads icc.
+        rationale: Containers talk.
+        references: [https://docs.docker.com/engine/network/]
+        target: daemon
+        field: icc
+        op: equals
+        value: false
+    """)
+    assert (check.description, check.rationale, check.references) == (
+        "Reads icc.", "Containers talk.", ("https://docs.docker.com/engine/network/",))
+    bad = """
+    checks:
+      - id: site-x
+        title: t
+        references: {refs}
+        target: daemon
+        field: icc
+        op: equals
+        value: false
+    """
+    error = error_of(bad.format(refs="https://example.org/a"))
+    assert error.field == "references" and "list" in str(error)
+
+
+def test_a_python_check_is_described_by_its_docstring_unless_told_otherwise():
+    from bench.check import check, passed
+
+    @check("site-doc", title="t", rationale="because", references="https://docs.docker.com/")
+    def documented(facts):
+        """Looks at
+        the engine."""
+        return passed()
+
+    @check("site-told", title="t", description="Told.")
+    def told(facts):
+        """Not this."""
+        return passed()
+
+    assert documented.description == "Looks at the engine." and documented.rationale == "because"
+    assert documented.references == ("https://docs.docker.com/",)
+    assert told.description == "Told."
