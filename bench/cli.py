@@ -181,7 +181,7 @@ def _load_profile(args: argparse.Namespace, checks: Any) -> Any:
 
 
 def _engine_options(args: argparse.Namespace) -> Any:
-    from bench.collect.engine import EngineOptions
+    from bench.engine_api.session import EngineOptions
 
     return EngineOptions(base_url=args.docker_host, timeout=args.timeout, all_containers=args.all,
                          include=_split(args.include), exclude=_split(args.exclude))

@@ -157,7 +157,8 @@ def scan_workers(host: str, all_containers: bool, runs: int, counts: list[int]) 
     """The auditor's own container collection (list + one inspect each, redacted) in this process,
     with 1, 2, 4 ... inspect requests in flight: (workers, median wall, median CPU of this process)."""
     sys.path.insert(0, str(REPO))
-    from bench.collect.engine import EngineOptions, EngineSession, collect_containers, collect_engine
+    from bench.collect.engine import collect_containers, collect_engine
+    from bench.engine_api.session import EngineOptions, EngineSession
 
     out = []
     for workers in counts:

@@ -1,4 +1,4 @@
-"""The Engine API client for local sockets (bench/collect/engine.py), against a scripted unix-socket
+"""The Engine API client for local sockets (bench/engine_api/unix.py), against a scripted unix-socket
 server: lengths and chunks, kept-alive connections, errors worded like the SDK's, timeouts; and a
 local audit that never imports the docker SDK."""
 from __future__ import annotations
@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.collect.engine import (EngineAPIError, EngineOptions, EngineSession, ProtocolError, UnixSocketClient,
-                                  collect_containers, collect_engine, describe_api_error, is_not_found)
+from bench.collect.engine import collect_containers, collect_engine
+from bench.engine_api.errors import EngineAPIError, ProtocolError, describe_api_error, is_not_found
+from bench.engine_api.session import EngineOptions, EngineSession
+from bench.engine_api.unix import UnixSocketClient
 
 REPO = Path(__file__).resolve().parent.parent
 
