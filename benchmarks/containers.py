@@ -15,6 +15,10 @@ nothing else on the host is touched), makes a local busybox image, and for each 
     sudo /tmp/venv/bin/python benchmarks/containers.py                   # 0, 10, 100 running; 1000 --all
     sudo /tmp/venv/bin/python benchmarks/containers.py --sizes 0,10 --all-sizes '' --runs 3   # quick
 
+With --versus TREE (another source tree of the auditor, e.g. `git worktree add /tmp/before HEAD~1`),
+every size also times the audit run from that tree, the two alternating run by run (A B B A A B ...),
+so that a load that comes and goes on a shared machine falls on both alike.
+
 Needs root and Debian's docker.io (dockerd) and busybox-static. Uses the stdlib, the docker SDK
 and psutil only. Everything it starts is removed on exit, also on failure or Ctrl-C.
 """
@@ -105,6 +109,7 @@ class Row:
     rss_kb: list[int] = field(default_factory=list)
     seen: Optional[int] = None      # containers the audit reported on (from the warm-up run)
     stderr: str = ""
+    tree: str = ""                  # with --versus: which source tree's audit
 
     @property
     def raw_median(self) -> float:
@@ -138,11 +143,12 @@ def audit_env(host: str, pycache: Path) -> dict[str, str]:
     return env
 
 
-def run_audit(argv: list[str], env: dict[str, str], stdout_path: Optional[str] = None) -> tuple[float, int, str]:
-    """Wall time, peak RSS (KiB) and stderr of one audit process."""
+def run_audit(argv: list[str], env: dict[str, str], stdout_path: Optional[str] = None,
+              tree: Path = REPO) -> tuple[float, int, str]:
+    """Wall time, peak RSS (KiB) and stderr of one audit process, run from the source tree `tree`."""
     with tempfile.TemporaryFile() as err, open(stdout_path or os.devnull, "wb") as out:
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=str(REPO))
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=str(tree))
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -183,20 +189,34 @@ def containers_in_report(path: str) -> int:
     return len(names)
 
 
-def measure(row: Row, host: str, client: Any, runs: int, env: dict[str, str], workdir: Path) -> Row:
-    for _ in range(runs):
-        row.raw.append(time_raw(client, row.all_containers))
+def measure(rows: list[Row], trees: list[Path], host: str, client: Any, runs: int, env: dict[str, str],
+            workdir: Path) -> list[Row]:
+    """Time one size: the raw API work, then the audit from each tree (one row each), alternating."""
+    raw = [time_raw(client, rows[0].all_containers) for _ in range(runs)]
     argv = [sys.executable, "-m", "bench", "--host", host, "--format", "json"]
-    if row.all_containers:
+    if rows[0].all_containers:
         argv.append("--all")
     report = str(workdir / "report.json")
-    _, _, row.stderr = run_audit(argv, env, report)  # warm-up: bytecode, page cache; not counted
-    row.seen = containers_in_report(report)
-    for _ in range(runs):
-        wall, rss, _ = run_audit(argv, env)
-        row.wall.append(wall)
-        row.rss_kb.append(rss)
-    return row
+    for row, tree in zip(rows, trees):
+        row.raw = raw
+        _, _, row.stderr = run_audit(argv, env, report, tree)  # warm-up: bytecode, page cache; not counted
+        row.seen = containers_in_report(report)
+    pairs = list(zip(rows, trees))
+    for run in range(runs):
+        for row, tree in pairs if run % 2 == 0 else pairs[::-1]:
+            wall, rss, _ = run_audit(argv, env, tree=tree)
+            row.wall.append(wall)
+            row.rss_kb.append(rss)
+    return rows
+
+
+def check_tree(tree: Path, env: dict[str, str]) -> None:
+    """That `python -m bench` run from `tree` imports the auditor from there (not an installed one)."""
+    probe = subprocess.run([sys.executable, "-c", "import bench; print(bench.__file__)"], cwd=str(tree), env=env,
+                           capture_output=True, text=True, check=False)
+    where = probe.stdout.strip()
+    if not where.startswith(str(tree.resolve()) + os.sep):
+        raise SystemExit(f"--versus {tree}: the auditor run from there is {where or probe.stderr.strip()!r}")
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -217,17 +237,21 @@ def target_of(row: Row) -> tuple[str, Optional[bool]]:
 
 
 def table(rows: list[Row], runs: int) -> str:
-    base = next((r.wall_median for r in rows if r.containers == 0), None)
     header = ["containers", "raw list+inspect", f"audit wall (median of {runs})", "audit min-max", "peak RSS",
               "audit / raw", "ms per container", "target", "met"]
+    trees = any(row.tree for row in rows)
+    if trees:
+        header.insert(1, "tree")
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for row in rows:
         label = f"{row.containers:,} {'created, --all' if row.all_containers else 'running'}"
+        base = next((r.wall_median for r in rows if r.containers == 0 and r.tree == row.tree), None)
         per = (f"{(row.wall_median - base) / row.containers * 1000:.2f}" if base is not None and row.containers
                else "-")
         target, ok = target_of(row)
         lines.append("| " + " | ".join([
             label,
+            *([row.tree] if trees else []),
             f"{row.raw_median:.3f} s",
             f"{row.wall_median:.3f} s",
             f"{min(row.wall):.3f}-{max(row.wall):.3f} s",
@@ -307,6 +331,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="numbers of created-only containers, audited with --all (default: 250,500,1000; "
                              "'' for none)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per size, after one warm-up (default: 5)")
+    parser.add_argument("--versus", type=Path, metavar="TREE",
+                        help="also time the audit run from this other source tree of the auditor, alternating "
+                             "with this one")
     parser.add_argument("--workers-scan", default="1,2,4,8", metavar="N,N,...",
                         help="at the largest size, also time the auditor's container collection alone with "
                              "this many inspect requests in flight (default: 1,2,4,8; '' to skip)")
@@ -337,6 +364,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         clients = Clients(daemon.host, probe.api_version)
         about = machine(probe)
         env = audit_env(daemon.host, daemon.dir / "pycache")
+        trees = [REPO] + ([args.versus.resolve()] if args.versus else [])
+        for tree in trees:
+            check_tree(tree, env)
+
+        def rows_of(n: int, all_containers: bool) -> list[Row]:
+            named = len(trees) > 1
+            return [Row(n, all_containers, tree=str(tree) if named else "") for tree in trees]
         ids: list[str] = []
         for n in args.sizes:
             if n > len(ids):
@@ -346,7 +380,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                 remove_containers(clients, ids[n:])
                 ids = ids[:n]
             print(f"measuring {n} running containers ...", file=sys.stderr, flush=True)
-            rows.append(measure(Row(n, False), daemon.host, probe, args.runs, env, daemon.dir))
+            rows += measure(rows_of(n, False), trees, daemon.host, probe, args.runs, env, daemon.dir)
         if args.all_sizes:
             remove_containers(clients, ids)
             ids = []
@@ -359,7 +393,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                 remove_containers(clients, ids[n:])
                 ids = ids[:n]
             print(f"measuring {n} created containers with --all ...", file=sys.stderr, flush=True)
-            rows.append(measure(Row(n, True), daemon.host, probe, args.runs, env, daemon.dir))
+            rows += measure(rows_of(n, True), trees, daemon.host, probe, args.runs, env, daemon.dir)
         if worker_counts and rows and rows[-1].containers:
             last = rows[-1]
             print("timing the container collection with 1, 2, 4 ... requests in flight ...", file=sys.stderr,
@@ -385,11 +419,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     print("raw: docker SDK APIClient, list + inspect of each container, sequential, median of "
           f"{args.runs}. audit: `python -m bench --host ... --format json [--all]` > /dev/null as a "
           "separate process, wall clock, median; peak RSS is the largest ru_maxrss of its runs.")
-    for label, group in (("running", [r for r in rows if not r.all_containers]),
-                         ("created, --all", [r for r in rows if r.all_containers])):
-        line = fit(group)
-        if line:
-            print(f"linear fit, {label}: {line}")
+    for tree in dict.fromkeys(row.tree for row in rows):
+        for label, group in (("running", [r for r in rows if not r.all_containers and r.tree == tree]),
+                             ("created, --all", [r for r in rows if r.all_containers and r.tree == tree])):
+            line = fit(group)
+            if line:
+                print(f"linear fit, {label}{f' ({tree})' if tree else ''}: {line}")
     for row in rows:
         if row.seen is not None and row.seen != row.containers:
             print(f"WARNING: with {row.containers} containers the report named {row.seen} of them")
