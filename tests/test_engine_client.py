@@ -146,7 +146,7 @@ def test_connection_close_is_honoured(server):
     srv = server([answer("200 OK", b"{}", extra="Connection: close\r\n"), answer("200 OK", b"[]")])
     client = UnixSocketClient(srv.path, timeout=5, api_version="1.41")
     assert client.info() == {}
-    assert not client.connected
+    assert client._sock is None
     assert client.images() == []
     assert srv.connections == 2
 
@@ -176,7 +176,7 @@ def test_a_dripping_answer_is_cut_off_at_the_timeout_of_the_whole_call(server):
         client.info()
     assert time.monotonic() - started < 2   # each byte came within 0.05 s: only a whole-call bound stops it
     assert "did not answer in time" in describe_api_error(caught.value)
-    assert not client.connected
+    assert client._sock is None
 
 
 @pytest.mark.parametrize("chunked", [False, True])
@@ -186,7 +186,7 @@ def test_an_answer_over_the_size_bound_is_refused(server, monkeypatch, chunked):
     client = UnixSocketClient(srv.path, timeout=5, api_version="1.41")
     with pytest.raises(ProtocolError, match="too large"):
         client.info()
-    assert not client.connected
+    assert client._sock is None
 
 
 def test_garbage_is_a_protocol_error(server):
@@ -236,7 +236,7 @@ def test_a_local_audit_imports_neither_the_sdk_nor_tabulate(tmp_path):
         "from bench.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
         f"    main(['--host', 'unix://{tmp_path}/none.sock', '--format', 'json'])\n"
-        "print(sorted(m for m in ('docker', 'requests', 'urllib3', 'tabulate') if m in sys.modules))\n"
+        "print(sorted(m for m in ('docker', 'requests', 'urllib3', 'tabulate', 'http.client') if m in sys.modules))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(REPO), env=env,
