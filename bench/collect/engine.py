@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import fnmatch
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import threading
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any, Callable, Optional
 
 from bench.engine_api.errors import describe_api_error, is_not_found
@@ -73,34 +74,36 @@ def _inspect_all(session: EngineSession, wanted: list[tuple[str, str]],
     all_containers = session.options.all_containers
     total = len(wanted)
     workers = max(1, min(int(session.options.workers or 1), total))
+    lock = threading.Lock()
+    done = 0
 
     def inspect(index: int) -> _Inspected:
+        nonlocal done
         container_id, name = wanted[index]
-        return _inspect_one(session, container_id, name, all_containers)
+        outcome = _inspect_one(session, container_id, name, all_containers)
+        if progress is not None:
+            with lock:
+                done += 1
+                count = done
+            progress(count, total)
+        return outcome
 
     if workers == 1:
         # The calling thread's client is connected already (over ssh: one ssh process fewer).
-        outcomes = []
-        for index in range(total):
-            outcomes.append(inspect(index))
-            if progress is not None:
-                progress(index + 1, total)
-        return outcomes
-    results: list[Optional[_Inspected]] = [None] * total
+        return [inspect(index) for index in range(total)]
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inspect") as pool:
-            futures = {pool.submit(inspect, index): index for index in range(total)}
+            futures = [pool.submit(inspect, index) for index in range(total)]
             try:
-                for done, future in enumerate(as_completed(futures), 1):
-                    results[futures[future]] = future.result()  # a worker's failure is raised here
-                    if progress is not None:
-                        progress(done, total)
+                # One wait for them all: a calling thread woken at each inspect costs the workers
+                # the GIL that often.
+                wait(futures, return_when=FIRST_EXCEPTION)
+                return [future.result() for future in futures]  # a worker's failure is raised here
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
     finally:
         session.release_ended()
-    return [outcome for outcome in results if outcome is not None]
 
 
 def _inspect_one(session: EngineSession, container_id: str, name: str, all_containers: bool) -> _Inspected:
