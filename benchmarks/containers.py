@@ -17,7 +17,8 @@ nothing else on the host is touched), makes a local busybox image, and for each 
 
 With --versus TREE (another source tree of the auditor, e.g. `git worktree add /tmp/before HEAD~1`),
 every size also times the audit run from that tree, the two alternating run by run (A B B A A B ...),
-so that a load that comes and goes on a shared machine falls on both alike.
+so that a load that comes and goes on a shared machine falls on both alike; the ratio of the two is
+also given round by round, for wall and CPU time.
 
 Needs root and Debian's docker.io (dockerd) and busybox-static. Uses the stdlib, the docker SDK
 and psutil only. Everything it starts is removed on exit, also on failure or Ctrl-C.
@@ -107,6 +108,7 @@ class Row:
     raw: list[float] = field(default_factory=list)
     wall: list[float] = field(default_factory=list)
     rss_kb: list[int] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)   # user + system time of the audit process
     seen: Optional[int] = None      # containers the audit reported on (from the warm-up run)
     stderr: str = ""
     tree: str = ""                  # with --versus: which source tree's audit
@@ -118,6 +120,10 @@ class Row:
     @property
     def wall_median(self) -> float:
         return statistics.median(self.wall)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
 
     @property
     def rss_mb(self) -> float:
@@ -144,8 +150,9 @@ def audit_env(host: str, pycache: Path) -> dict[str, str]:
 
 
 def run_audit(argv: list[str], env: dict[str, str], stdout_path: Optional[str] = None,
-              tree: Path = REPO) -> tuple[float, int, str]:
-    """Wall time, peak RSS (KiB) and stderr of one audit process, run from the source tree `tree`."""
+              tree: Path = REPO) -> tuple[float, int, float, str]:
+    """Wall time, peak RSS (KiB), CPU time and stderr of one audit process, run from the source
+    tree `tree`. CPU time moves less than wall time when other work shares the machine."""
     with tempfile.TemporaryFile() as err, open(stdout_path or os.devnull, "wb") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=str(tree))
@@ -156,7 +163,7 @@ def run_audit(argv: list[str], env: dict[str, str], stdout_path: Optional[str] =
         stderr = err.read().decode("utf-8", "replace")
     if proc.returncode not in (0, 1):  # 1: findings, the normal outcome on a test daemon
         raise RuntimeError(f"audit exited with {proc.returncode}: {stderr.strip()[-2000:]}")
-    return elapsed, usage.ru_maxrss, stderr
+    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, stderr
 
 
 def scan_workers(host: str, all_containers: bool, runs: int, counts: list[int]) -> list[tuple[int, float, float]]:
@@ -199,14 +206,15 @@ def measure(rows: list[Row], trees: list[Path], host: str, client: Any, runs: in
     report = str(workdir / "report.json")
     for row, tree in zip(rows, trees):
         row.raw = raw
-        _, _, row.stderr = run_audit(argv, env, report, tree)  # warm-up: bytecode, page cache; not counted
+        row.stderr = run_audit(argv, env, report, tree)[-1]  # warm-up: bytecode, page cache; not counted
         row.seen = containers_in_report(report)
     pairs = list(zip(rows, trees))
     for run in range(runs):
         for row, tree in pairs if run % 2 == 0 else pairs[::-1]:
-            wall, rss, _ = run_audit(argv, env, tree=tree)
+            wall, rss, cpu, _ = run_audit(argv, env, tree=tree)
             row.wall.append(wall)
             row.rss_kb.append(rss)
+            row.cpu.append(cpu)
     return rows
 
 
@@ -237,8 +245,8 @@ def target_of(row: Row) -> tuple[str, Optional[bool]]:
 
 
 def table(rows: list[Row], runs: int) -> str:
-    header = ["containers", "raw list+inspect", f"audit wall (median of {runs})", "audit min-max", "peak RSS",
-              "audit / raw", "ms per container", "target", "met"]
+    header = ["containers", "raw list+inspect", f"audit wall (median of {runs})", "audit min-max", "audit CPU",
+              "peak RSS", "audit / raw", "ms per container", "target", "met"]
     trees = any(row.tree for row in rows)
     if trees:
         header.insert(1, "tree")
@@ -255,6 +263,7 @@ def table(rows: list[Row], runs: int) -> str:
             f"{row.raw_median:.3f} s",
             f"{row.wall_median:.3f} s",
             f"{min(row.wall):.3f}-{max(row.wall):.3f} s",
+            f"{row.cpu_median:.3f} s",
             f"{row.rss_mb:.0f} MB",
             f"{row.wall_median / row.raw_median:.1f}" if row.raw_median > 0 else "-",
             per,
@@ -262,6 +271,18 @@ def table(rows: list[Row], runs: int) -> str:
             {True: "yes", False: "NO", None: "-"}[ok],
         ]) + " |")
     return "\n".join(lines)
+
+
+def paired(first: Row, other: Row) -> str:
+    """The two trees' audits compared round by round (each round ran both, one after the other),
+    which cancels load that changes more slowly than a round."""
+    def ratios(a: list[float], b: list[float]) -> str:
+        values = sorted(y / x for x, y in zip(a, b) if x > 0)
+        return f"median {statistics.median(values):.3f} (range {values[0]:.3f}-{values[-1]:.3f})" if values else "-"
+
+    label = f"{first.containers:,} {'created, --all' if first.all_containers else 'running'}"
+    return (f"{label}: {other.tree} / {first.tree}, round by round: wall {ratios(first.wall, other.wall)}, "
+            f"CPU {ratios(first.cpu, other.cpu)}")
 
 
 def fit(rows: list[Row]) -> Optional[str]:
@@ -418,7 +439,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     print()
     print("raw: docker SDK APIClient, list + inspect of each container, sequential, median of "
           f"{args.runs}. audit: `python -m bench --host ... --format json [--all]` > /dev/null as a "
-          "separate process, wall clock, median; peak RSS is the largest ru_maxrss of its runs.")
+          "separate process, wall clock, median; audit CPU: its user + system time, median; peak RSS is the "
+          "largest ru_maxrss of its runs.")
+    for first, other in zip(rows, rows[1:]):
+        if first.tree and other.tree != first.tree and (other.containers, other.all_containers) == (
+                first.containers, first.all_containers):
+            print(paired(first, other))
     for tree in dict.fromkeys(row.tree for row in rows):
         for label, group in (("running", [r for r in rows if not r.all_containers and r.tree == tree]),
                              ("created, --all", [r for r in rows if r.all_containers and r.tree == tree])):
