@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import fnmatch
 import threading
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any, Callable, Optional
 
 from bench.engine_api.errors import describe_api_error, is_not_found
@@ -91,6 +90,9 @@ def _inspect_all(session: EngineSession, wanted: list[tuple[str, str]],
     if workers == 1:
         # The calling thread's client is connected already (over ssh: one ssh process fewer).
         return [inspect(index) for index in range(total)]
+    # Imported only here, as it brings in logging: an audit of one container or none needs neither.
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inspect") as pool:
             futures = [pool.submit(inspect, index) for index in range(total)]
