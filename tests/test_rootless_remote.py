@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.collect import engine
-from bench.collect.engine import (EngineOptions, EngineSession, SshError, collect_containers, collect_engine,
-                                  describe_api_error, parse_ssh_url, ssh_argv)
+from bench.collect.engine import collect_containers, collect_engine
+from bench.engine_api import endpoint
+from bench.engine_api.errors import SshError, describe_api_error
+from bench.engine_api.session import EngineOptions, EngineSession
+from bench.engine_api.ssh import parse_ssh_url, ssh_argv
 from bench.collect.files import locate
 from bench.daemon import effective_config
 from bench.evaluate import run_check
@@ -37,7 +39,7 @@ def runtime_dir(tmp_path, monkeypatch):
     directory.mkdir()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(directory / "docker.sock"))
-    monkeypatch.setattr(engine, "DEFAULT_ENDPOINT", f"unix://{tmp_path}/absent/docker.sock")
+    monkeypatch.setattr(endpoint, "DEFAULT_ENDPOINT", f"unix://{tmp_path}/absent/docker.sock")
     yield directory
     listener.close()
 
@@ -58,16 +60,16 @@ def test_docker_host_and_host_option_win_over_the_rootless_socket(runtime_dir):
 def test_the_system_socket_stays_the_default_where_it_exists(runtime_dir, tmp_path, monkeypatch):
     system = tmp_path / "system.sock"
     system.write_text("")   # anything there, even a stale file, keeps the docker CLI's default
-    monkeypatch.setattr(engine, "DEFAULT_ENDPOINT", f"unix://{system}")
+    monkeypatch.setattr(endpoint, "DEFAULT_ENDPOINT", f"unix://{system}")
     session = EngineSession(EngineOptions(), environ={"XDG_RUNTIME_DIR": str(runtime_dir)})
     assert session.endpoint == f"unix://{system}"
 
 
 def test_only_a_socket_in_the_runtime_dir_counts(tmp_path, monkeypatch):
-    monkeypatch.setattr(engine, "DEFAULT_ENDPOINT", f"unix://{tmp_path}/absent/docker.sock")
+    monkeypatch.setattr(endpoint, "DEFAULT_ENDPOINT", f"unix://{tmp_path}/absent/docker.sock")
     (tmp_path / "docker.sock").write_text("not a socket")
     for environ in ({"XDG_RUNTIME_DIR": str(tmp_path)}, {"XDG_RUNTIME_DIR": "relative/dir"}, {}):
-        assert EngineSession(EngineOptions(), environ=environ).endpoint == engine.DEFAULT_ENDPOINT
+        assert EngineSession(EngineOptions(), environ=environ).endpoint == endpoint.DEFAULT_ENDPOINT
 
 
 # -- where a rootless daemon's files are -----------------------------------------------------------

@@ -412,7 +412,7 @@ def test_a_fifo_or_a_symlink_loop_at_daemon_json_neither_hangs_nor_crashes(live:
 
 def test_a_container_removed_or_stopped_between_listing_and_inspection_is_left_out(live: Live, monkeypatch) -> None:
     from bench.cli import main
-    from bench.collect.engine import UnixSocketClient
+    from bench.engine_api.unix import UnixSocketClient
 
     daemon = live.daemon
     daemon.docker("run", "-d", "--name", "vanishing", IMAGE, "sleep", "100000")
