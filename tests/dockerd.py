@@ -1,4 +1,4 @@
-"""A throwaway dockerd for integration tests and benchmarks.
+"""A throwaway dockerd for integration tests and speed measurements (perf/).
 
 Each daemon gets its own socket, data-root, exec-root, pidfile and config file under a temporary
 directory, and its own bridge (or none), so it never touches another daemon, its containers or

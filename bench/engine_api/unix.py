@@ -42,7 +42,7 @@ class UnixSocketClient:
     The requests and answers are plain (GET, no body; JSON back, by length or chunked), so they are
     written and parsed here directly: on the 1,000-container benchmark an http.client-based client
     (its email-based header parser) made the whole audit more than 10 % slower; see
-    benchmarks/RESULTS.md before replacing this. The methods the collectors call have the docker
+    perf/RESULTS.md before replacing this. The methods the collectors call have the docker
     SDK's APIClient names and results, so either client serves a session.
     Not thread-safe: a session gives each thread its own.
     """

@@ -12,8 +12,8 @@ nothing else on the host is touched), makes a local busybox image, and for each 
   its peak RSS from os.wait4();
 - prints one table: raw, audit, their ratio, the cost per container, and the targets.
 
-    sudo /tmp/venv/bin/python benchmarks/containers.py                   # 0, 10, 100 running; 1000 --all
-    sudo /tmp/venv/bin/python benchmarks/containers.py --sizes 0,10 --all-sizes '' --runs 3   # quick
+    sudo /tmp/venv/bin/python perf/containers.py                   # 0, 10, 100 running; 1000 --all
+    sudo /tmp/venv/bin/python perf/containers.py --sizes 0,10 --all-sizes '' --runs 3   # quick
 
 With --versus TREE (another source tree of the auditor, e.g. `git worktree add /tmp/before HEAD~1`),
 every size also times the audit run from that tree, the two alternating run by run (A B B A A B ...),
@@ -431,7 +431,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print("removing the containers and stopping the throwaway dockerd ...", file=sys.stderr, flush=True)
         daemon.stop()
 
-    command = shlex.join(["python", "benchmarks/containers.py"] + (sys.argv[1:] if argv is None else argv))
+    command = shlex.join(["python", "perf/containers.py"] + (sys.argv[1:] if argv is None else argv))
     print(f"# docker-cis-bench: audit time against Engine API time\n\n`{command}`\n")
     print("\n".join(f"- {line}" for line in about))
     print()
