@@ -61,13 +61,14 @@ def container_user(container, facts):
     inside = container_uid(uid_line, _uid_map(container, facts)) if uid_line and _running(container) else None
     mapped = f"; on the host it runs as uid {host_uid}" if host_uid and host_uid != "0" else ""
     shown = "no user set" if not user else f"user {user}"
-    if inside == 0:
-        return failed(f"{shown}: the kernel reports its main process runs as uid 0 in the container{mapped}")
     root = user_is_root(parsed)
     if root:
-        dropped = (f" (its main process now runs as uid {inside}: it changed user itself; docker exec "
-                   "and restarts still start as root)") if inside is not None else ""
-        return failed(f"{shown}: the process runs as root in the container{dropped}{mapped}")
+        kernel = {None: "", 0: " (the kernel reports uid 0)"}.get(inside, (
+            f" (its main process now runs as uid {inside}: it changed user itself; docker exec and restarts "
+            "still start as root)"))
+        return failed(f"{shown}: the process runs as root in the container{kernel}{mapped}")
+    if inside == 0:
+        return failed(f"{shown}: the kernel reports its main process runs as uid 0 in the container{mapped}")
     if parsed.error:
         return passed(f"user {user}: {parsed.error}")
     if inside is not None:
