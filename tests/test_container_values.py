@@ -4,7 +4,7 @@ from __future__ import annotations
 import posixpath
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.container_values import (DEFAULT_CAPABILITIES, HOST_UID_MAP, MAX_ID, binds_all_interfaces, clean_path,
@@ -306,3 +306,43 @@ def test_host_sources_of_binds_and_bind_volumes():
     assert found == [("//etc", "/a", True, "bind", False), ("/usr", "/b", False, "bind", False),
                      ("/etc", "/c", True, "volume v", False), ("/boot", "/d", False, "volume ro", False),
                      ("", "/h", True, "volume missing", True)]
+
+
+# -- the checks over these readings ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def exposure_checks():
+    from bench.catalog import load_checks
+
+    return {c.id: c for c in load_checks(plugins=False)}
+
+
+def _audit_one(check, inspect_changes):
+    from bench.evaluate import run_check
+    from helpers import apply_case, facts_of, hardened_data
+
+    case = {"facts": {"containers": {"scope": "all"}}, "container": {"name": "web", "inspect": inspect_changes}}
+    result = run_check(check, facts_of(apply_case(hardened_data(), case)))
+    return next(i for i in result.items if i.resource == "web")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 1023), st.integers(0, 2000), st.sampled_from(["", "127.0.0.1", "::1", "10.0.0.5"]),
+       st.booleans())
+def test_any_range_that_includes_a_low_port_fails(exposure_checks, low, width, ip, running):
+    binding = [{"HostIp": ip, "HostPort": f"{low}-{min(low + width, 65535)}"}]
+    live = {"80/tcp": [{"HostIp": ip or "0.0.0.0", "HostPort": "40000"}]} if running else None
+    item = _audit_one(exposure_checks["container-no-privileged-ports"], {
+        "State": {"Running": running, "Status": "running" if running else "created"},
+        "HostConfig": {"PortBindings": {"8443/tcp": "__delete__", "80/tcp": binding}},
+        "NetworkSettings": {"Ports": live if running else None}})
+    assert item.status.value == "FAIL", item
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(CAP_NAMES).flatmap(lambda n: st.tuples(st.just(n), _spellings(n))), st.booleans())
+def test_any_spelling_of_an_added_capability_is_judged_alike(exposure_checks, pair, drop_all):
+    name, spelling = pair
+    item = _audit_one(exposure_checks["container-capabilities"],
+                      {"HostConfig": {"CapAdd": [spelling], "CapDrop": ["ALL"] if drop_all else None}})
+    assert item.status.value == ("PASS" if name in DEFAULT_CAPABILITIES else "FAIL"), item
