@@ -2,9 +2,12 @@
 
 `docker inspect` hands back what the client sent, not what runs: "00" is a user, "cap_net_admin" a
 capability, "80-90" a host port, "//etc" a bind source. Each reading below follows the code that
-turns the setting into a running container (moby's daemon, runc, the kernel), named in a comment
-with the release it was read from: moby v20.10.24 (Debian's docker.io here) and moby master of
-2026-08, runc v1.1 and master (whose user lookup now lives in github.com/moby/sys/user).
+turns the setting into a running container, named in a comment: moby v20.10.24 (Debian's docker.io
+here) and moby master of 2026-08; runc's user lookup (libcontainer/user as moby v20.10.24 vendors
+it, github.com/moby/sys/user on master), which dockerd itself runs over the image's /etc/passwd
+before it hands runc numeric ids; runc's device allow-list and cgroup emulator; the kernel. Where
+they differ, the reading is that of the release that would run the setting, and is checked live
+on dockerd 20.10 (tests/integration/test_container_values_live.py).
 
 Pure functions over plain values: no I/O. Checks import what they need from bench.check.
 """
