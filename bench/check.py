@@ -17,7 +17,9 @@ Check objects and register nothing: the catalog finds them in the module.
 
 Besides the decorators and verdicts, this module offers what checks need to read facts the way
 Docker reads them: the daemon's effective configuration (`daemon_config`), its listen addresses and
-data root, version comparison, and how reports name images.
+data root, version comparison, how reports name images, and container settings as dockerd and runc
+read them (bench/container_values.py: users, capabilities, published ports, device rules, host
+paths).
 """
 from __future__ import annotations
 
@@ -26,6 +28,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Union
 
+from bench.container_values import (DEFAULT_CAPABILITIES, HOST_UID_MAP, clean_path, container_uid,
+                                    device_request_text, device_rule_grant, effective_capabilities,
+                                    host_sources, low_ports, normalise_capability, parse_device_rule,
+                                    parse_user, published_ports, sensitive_dir, short_capability,
+                                    user_is_root)
 from bench.daemon import config_of as daemon_config
 from bench.daemon import data_root, listen_addresses
 from bench.facts import ContainerFacts, Facts
@@ -38,7 +45,12 @@ from bench.versions import VersionError, at_least, parse_version, show as show_v
 __all__ = ["Check", "Container", "check", "container_check", "passed", "failed", "warned", "info",
            "skipped", "errored", "Outcome", "Item", "CheckResult", "Status", "lookup", "MISSING", "rollup",
            "no_containers", "daemon_config", "listen_addresses", "data_root", "image_name", "parse_version",
-           "version_at_least", "at_least", "show_version", "VersionError"]
+           "version_at_least", "at_least", "show_version", "VersionError",
+           # container settings as dockerd and runc read them (bench/container_values.py)
+           "parse_user", "user_is_root", "container_uid", "HOST_UID_MAP", "effective_capabilities",
+           "normalise_capability", "short_capability", "DEFAULT_CAPABILITIES", "published_ports", "low_ports",
+           "parse_device_rule", "device_rule_grant", "device_request_text", "clean_path", "sensitive_dir",
+           "host_sources"]
 
 CheckReturn = Union[Outcome, CheckResult, Iterable[Item]]
 
@@ -145,9 +157,11 @@ def _metadata(fn: Callable[..., Any], description: Optional[str], rationale: str
 
 
 def check(check_id: str, *, title: str, needs: Iterable[str] = (), params: Optional[dict[str, Any]] = None,
-          description: Optional[str] = None, rationale: str = "",
-          references: Iterable[str] = ()) -> Callable[[Callable[..., CheckReturn]], Check]:
-    """A host-level check: fn(facts[, params]) returns an Outcome, a CheckResult or a list of Items."""
+          prepare: Optional[Callable[[str, Any], Any]] = None, description: Optional[str] = None,
+          rationale: str = "", references: Iterable[str] = ()) -> Callable[[Callable[..., CheckReturn]], Check]:
+    """A host-level check: fn(facts[, params]) returns an Outcome, a CheckResult or a list of Items.
+    `prepare(name, text)` turns a --param value into what the check uses (ValueError when it does
+    not fit); without it the check gets the text."""
 
     def wrap(fn: Callable[..., CheckReturn]) -> Check:
         with_params = _takes_params(fn)
@@ -156,7 +170,8 @@ def check(check_id: str, *, title: str, needs: Iterable[str] = (), params: Optio
             return normalise(check_id, fn(facts, params=values) if with_params else fn(facts))
 
         return Check(id=check_id, title=title, needs=tuple(needs), run=run, source=_source_of(fn), kind="python",
-                     target="host", params=dict(params or {}), **_metadata(fn, description, rationale, references))
+                     target="host", params=dict(params or {}), prepare=prepare,
+                     **_metadata(fn, description, rationale, references))
 
     return wrap
 
@@ -168,8 +183,8 @@ def no_containers(facts: Facts) -> Outcome:
 
 
 def container_check(check_id: str, *, title: str, needs: Iterable[str] = (), params: Optional[dict[str, Any]] = None,
-                    description: Optional[str] = None, rationale: str = "",
-                    references: Iterable[str] = ()) -> Callable[[Callable[..., Outcome]], Check]:
+                    prepare: Optional[Callable[[str, Any], Any]] = None, description: Optional[str] = None,
+                    rationale: str = "", references: Iterable[str] = ()) -> Callable[[Callable[..., Outcome]], Check]:
     """A per-container check: fn(container, facts[, params]) returns an Outcome; findings roll up,
     one item per container, and a check with no containers to look at is SKIP."""
     all_needs = ("containers",) + tuple(n for n in needs if n != "containers")
@@ -194,7 +209,7 @@ def container_check(check_id: str, *, title: str, needs: Iterable[str] = (), par
             return rollup(check_id, items, none=no_containers(facts))
 
         return Check(id=check_id, title=title, needs=all_needs, run=run, source=_source_of(fn), kind="python",
-                     target="container", params=dict(params or {}),
+                     target="container", params=dict(params or {}), prepare=prepare,
                      **_metadata(fn, description, rationale, references))
 
     return wrap

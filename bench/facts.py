@@ -115,6 +115,14 @@ class ContainersFacts(Probe):
     items: list[ContainerFacts] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Volume name -> its GET /volumes/NAME body, for the local-driver volumes the containers mount:
+    # a local volume's Options can bind a host directory (type=none, o=bind, device=/etc). A volume
+    # missing here cannot be judged (facts recorded before this field have none).
+    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A host path as recorded (a bind's Source, a bind volume's device option) -> the path the host
+    # resolves it to, symlinks followed (/bin -> /usr/bin on a merged-/usr host). Paths missing here
+    # are read lexically, as dockerd cleans them.
+    resolved_paths: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -180,6 +188,9 @@ class ProcessesFacts(Probe):
     # container id -> fields of its main process's /proc/<pid>/status that the kernel enforces:
     # NoNewPrivs, Seccomp, Uid, CapEff.
     init_status: dict[str, dict[str, str]] = field(default_factory=dict)
+    # container id -> the text of its main process's /proc/<pid>/uid_map, read from the host: with
+    # the Uid line above it gives the uid inside the container (userns-remap, rootless).
+    uid_maps: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -1,10 +1,11 @@
-"""Per-container checks that need logic: users, capabilities, mounts, ports, restart policy,
-security profiles and what the kernel reports about each container's main process."""
+"""Per-container checks that need logic: users, capabilities, restart policy, ulimits, security
+profiles and what the kernel reports about each container's main process. What of the host a
+container reaches (host directories, published ports, host devices) is in container_exposure.py."""
 from __future__ import annotations
 
-import posixpath
-
-from bench.check import container_check, daemon_config, errored, failed, info, passed, skipped, warned
+from bench.check import (DEFAULT_CAPABILITIES, HOST_UID_MAP, container_check, container_uid, daemon_config,
+                         effective_capabilities, errored, failed, info, normalise_capability, parse_user, passed,
+                         short_capability, skipped, user_is_root)
 
 
 def _running(container) -> bool:
@@ -13,37 +14,71 @@ def _running(container) -> bool:
 
 # -- 4.1 --------------------------------------------------------------------------------------------
 
+def _security_options(facts) -> set[str]:
+    options = facts.engine.info.get("SecurityOptions") or [] if facts.engine.info else []
+    return {o.split(",")[0].removeprefix("name=") for o in options}
+
+
+def _uid_map(container, facts):
+    """The container's uid_map as recorded; failing that, the identity map where the daemon runs it
+    in the host's user namespace (no userns-remap, not rootless, or --userns=host); else None."""
+    recorded = facts.processes.uid_maps.get(container.id)
+    if recorded is not None:
+        return recorded
+    if facts.engine.unavailable() or not facts.engine.info:
+        return None
+    options = _security_options(facts)
+    if "rootless" in options:
+        return None
+    if "userns" not in options or container.get("HostConfig.UsernsMode", "") == "host":
+        return HOST_UID_MAP
+    return None
+
+
 @container_check("container-user", title="The container runs as a non-root user",
                  rationale=("A process running as root inside the container is root as far as the "
                             "kernel is concerned (unless remapped), so any escape or "
                             "misconfigured mount hands it host-level power."),
                  references=("https://docs.docker.com/engine/containers/run/#user",
                              "https://docs.docker.com/reference/dockerfile/#user",
-                             "https://man7.org/linux/man-pages/man7/credentials.7.html"))
+                             "https://man7.org/linux/man-pages/man7/credentials.7.html",
+                             "https://man7.org/linux/man-pages/man7/user_namespaces.7.html"))
 def container_user(container, facts):
-    """Reads Config.User of each inspected container (running ones, or all with --all); its user
-    part (before any `:`) empty, `root` or `0` FAILs, any other user PASSes. Where the host's
-    /proc is readable, the uid the main process has on the host is added as a note only. No
-    container SKIPs."""
+    """Reads Config.User of each inspected container (running ones, or all with --all) as runc's
+    user lookup does: the part before the first `:` is a uid when Go's Atoi reads it (so `00`,
+    `+0` and `-0` are uid 0) and a name otherwise. Uid 0, the name `root` or no user part FAILs; a
+    non-zero uid PASSes; another name PASSes, noting it is root only if the image's /etc/passwd gives
+    it uid 0. For a running container whose main process the host's /proc shows, the uid inside the
+    container (the Uid line of /proc/<pid>/status mapped through its uid_map, or taken as is where
+    the daemon uses no user namespaces) decides: uid 0 FAILs whatever Config.User says. No container
+    SKIPs."""
     user = str(container.get("Config.User", "") or "")
-    name = user.split(":", 1)[0]
-    # The verdict needs only the inspect data; the host uid (userns-remap) is a note where the
-    # processes were seen (not on a remote engine, which would otherwise make 4.1 SKIP).
+    parsed = parse_user(user)
     status = {} if facts.processes.unavailable() else facts.processes.init_status.get(container.id, {})
-    host_uid = status.get("Uid", "").split(" ")[0] if status.get("Uid") else ""
+    uid_line = status.get("Uid", "")
+    # The host uid is a note (userns-remap); the uid inside the container is evidence.
+    host_uid = uid_line.split()[1] if len(uid_line.split()) > 1 else (uid_line.split() or [""])[0]
+    inside = container_uid(uid_line, _uid_map(container, facts)) if uid_line and _running(container) else None
     mapped = f"; on the host it runs as uid {host_uid}" if host_uid and host_uid != "0" else ""
-    if name in ("", "root", "0"):
-        shown = "no user set" if not user else f"user {user}"
-        return failed(f"{shown}: the process runs as root in the container{mapped}")
+    shown = "no user set" if not user else f"user {user}"
+    root = user_is_root(parsed)
+    if root:
+        kernel = {None: "", 0: " (the kernel reports uid 0)"}.get(inside, (
+            f" (its main process now runs as uid {inside}: it changed user itself; docker exec and restarts "
+            "still start as root)"))
+        return failed(f"{shown}: the process runs as root in the container{kernel}{mapped}")
+    if inside == 0:
+        return failed(f"{shown}: the kernel reports its main process runs as uid 0 in the container{mapped}")
+    if parsed.error:
+        return passed(f"user {user}: {parsed.error}")
+    if inside is not None:
+        return passed(f"user {user} (uid {inside} in the container, as the kernel reports)")
+    if root is None:
+        return passed(f"user {user} (a name: root only if the image's /etc/passwd gives it uid 0)")
     return passed(f"user {user}")
 
 
 # -- 5.1 / 5.2: mandatory access control ------------------------------------------------------------
-
-def _security_options(facts) -> set[str]:
-    options = facts.engine.info.get("SecurityOptions") or [] if facts.engine.info else []
-    return {o.split(",")[0].removeprefix("name=") for o in options}
-
 
 @container_check("container-apparmor", title="An AppArmor profile confines the container", needs=("engine",),
                  rationale=("An AppArmor profile limits which files, mounts and capabilities the "
@@ -86,63 +121,42 @@ def container_selinux(container, facts):
 
 # -- 5.3 --------------------------------------------------------------------------------------------
 
-@container_check("container-capabilities", title="The container adds no Linux capabilities",
+@container_check("container-capabilities", title="The container holds no capability beyond Docker's default set",
                  rationale=("Each capability added to the default set gives root in the container "
                             "another slice of host privilege (raw network, module loading, "
                             "mounts); a container should carry only what it needs."),
                  references=("https://docs.docker.com/engine/containers/run/#runtime-privilege-and-linux-capabilities",
+                             "https://docs.docker.com/reference/cli/docker/container/run/#cap-add",
                              "https://man7.org/linux/man-pages/man7/capabilities.7.html"))
 def container_capabilities(container, facts):
-    """FAILs a container that is privileged (HostConfig.Privileged) or adds any capability
-    (HostConfig.CapAdd, listed); PASSes otherwise, reporting HostConfig.CapDrop as information."""
+    """Computes the container's capability bounding set from HostConfig.CapAdd, CapDrop and
+    Privileged as dockerd does (names in any case, with or without CAP_; ALL in CapAdd gives every
+    capability but those dropped; ALL in CapDrop keeps only CapAdd; otherwise Docker's 14 defaults
+    less CapDrop plus CapAdd, an added capability winning over a dropped one). Privileged, ALL added,
+    or any capability beyond the default set (named) FAILs; a set within the defaults PASSes,
+    saying what was dropped, and noting a --cap-add of a capability the defaults already hold."""
     if container.get("HostConfig.Privileged", False):
         return failed("privileged: the container holds every capability")
-    added = sorted(str(c) for c in container.get("HostConfig.CapAdd", []) or [])
-    dropped = sorted(str(c) for c in container.get("HostConfig.CapDrop", []) or [])
+    cap_add, cap_drop = container.get("HostConfig.CapAdd", []), container.get("HostConfig.CapDrop", [])
+    caps = effective_capabilities(cap_add, cap_drop, False)
+    dropped = sorted(short_capability(c) for c in caps.dropped_defaults())
     dropped_text = f"; dropped: {', '.join(dropped)}" if dropped else ""
-    if added:
-        return failed(f"added capabilities: {', '.join(added)}{dropped_text}")
-    return passed(f"no capabilities added{dropped_text or '; none dropped beyond the default set'}")
-
-
-# -- 5.5 --------------------------------------------------------------------------------------------
-
-SENSITIVE_DIRS = ("/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr")
-
-
-def _sensitive(source: str) -> str:
-    path = posixpath.normpath(source) if source else ""
-    for base in SENSITIVE_DIRS:
-        if path == base or (base != "/" and path.startswith(base + "/")):
-            return base
-    return ""
-
-
-@container_check("container-sensitive-mounts", title="No sensitive host directory is mounted into the container",
-                 rationale=("A container that can write to host system directories can change "
-                            "binaries, configuration or devices of the host itself, escaping its "
-                            "isolation without any exploit."),
-                 references=("https://docs.docker.com/engine/storage/bind-mounts/",
-                             "https://docs.docker.com/engine/security/#docker-daemon-attack-surface"))
-def container_sensitive_mounts(container, facts):
-    """Looks at each bind mount in the container's Mounts (volumes and tmpfs are skipped) whose
-    source, normalised, is `/` or lies in /boot, /dev, /etc, /lib, /proc, /sys or /usr. A
-    read-write one FAILs, read-only ones only WARN (they still expose host data), none PASSes."""
-    writable, read_only = [], []
-    for mount in container.get("Mounts", []) or []:
-        if mount.get("Type", "bind") != "bind":
-            continue
-        source = str(mount.get("Source", ""))
-        if not _sensitive(source):
-            continue
-        shown = f"{source} -> {mount.get('Destination', '?')}"
-        (writable if mount.get("RW", True) else read_only).append(shown)
-    if writable:
-        extra = f"; read-only: {', '.join(read_only)}" if read_only else ""
-        return failed(f"read-write: {', '.join(writable)}{extra}")
-    if read_only:
-        return warned(f"read-only: {', '.join(read_only)} (still exposes host data)")
-    return passed("no sensitive host directory mounted")
+    if caps.everything:
+        return failed(f"adds ALL: every capability the kernel has{dropped_text}")
+    beyond = sorted(short_capability(c) for c in caps.beyond_default())
+    if beyond:
+        return failed(f"capabilities beyond Docker's default set: {', '.join(beyond)}{dropped_text}")
+    kept = sorted(short_capability(c) for c in caps.granted)
+    # A default capability added, and not dropped with ALL, changes nothing: worth a word, not a FAIL.
+    adds = {normalise_capability(c) for c in ([cap_add] if isinstance(cap_add, str) else cap_add or [])}
+    drops = {normalise_capability(c) for c in ([cap_drop] if isinstance(cap_drop, str) else cap_drop or [])}
+    redundant = [] if "ALL" in drops else sorted(short_capability(c) for c in adds & DEFAULT_CAPABILITIES - drops)
+    note = f" (--cap-add {', '.join(redundant)}: already in the default set)" if redundant else ""
+    if not kept:
+        return passed(f"no capabilities: all {len(DEFAULT_CAPABILITIES)} of Docker's defaults dropped{note}")
+    if not dropped:
+        return passed(f"Docker's default capabilities, none added{note}")
+    return passed(f"within Docker's default set: {', '.join(kept)}{dropped_text}{note}")
 
 
 # -- 5.6 --------------------------------------------------------------------------------------------
@@ -169,77 +183,6 @@ def container_no_sshd(container, facts):
     return passed("no SSH server process")
 
 
-# -- 5.7, 5.8, 5.13: published ports ----------------------------------------------------------------
-
-def port_bindings(container) -> list[tuple[str, str, str]]:
-    """(container port, host ip, host port): the live bindings of a running container, else the
-    requested ones (a created container has none live yet)."""
-    ports = container.get("NetworkSettings.Ports", None) if _running(container) else None
-    if not ports:
-        ports = container.get("HostConfig.PortBindings", {}) or {}
-    found = []
-    for container_port, bindings in sorted(ports.items()):
-        for binding in bindings or []:
-            found.append((container_port, str(binding.get("HostIp", "") or ""), str(binding.get("HostPort", "") or "")))
-    return found
-
-
-@container_check("container-no-privileged-ports", title="No container port is published on a host port below 1024",
-                 rationale=("Ports below 1024 are reserved for privileged services; publishing a "
-                            "container there lets it stand in for such a service and skirts the "
-                            "host's usual control over who may bind them."),
-                 references=("https://docs.docker.com/engine/network/port-publishing/",
-                             "https://man7.org/linux/man-pages/man7/capabilities.7.html"))
-def container_privileged_ports(container, facts):
-    """Reads the container's port bindings (NetworkSettings.Ports of a running container, else
-    HostConfig.PortBindings) and FAILs when any host port is between 1 and 1023; otherwise
-    PASSes."""
-    low = [f"{ip or '*'}:{hp}->{cp}" for cp, ip, hp in port_bindings(container)
-           if hp.isdigit() and 0 < int(hp) < 1024]
-    if low:
-        return failed("privileged host ports: " + ", ".join(sorted(set(low))))
-    return passed("no host port below 1024")
-
-
-@container_check("container-open-ports", title="Published ports (for a human to confirm each is needed)",
-                 rationale=("Every published port exposes the container to whoever can reach the "
-                            "host; only the ports the service needs should be open, and -P "
-                            "publishes all exposed ones at once."),
-                 references=("https://docs.docker.com/reference/cli/docker/container/run/#publish",
-                             "https://docs.docker.com/reference/cli/docker/container/run/#publish-all"))
-def container_open_ports(container, facts):
-    """Lists the container's published ports (NetworkSettings.Ports when running, else
-    HostConfig.PortBindings) as INFO for a human to confirm; no published port PASSes, and
-    HostConfig.PublishAllPorts (-P) WARNs."""
-    bindings = sorted({f"{ip or '*'}:{hp or 'random'}->{cp}" for cp, ip, hp in port_bindings(container)})
-    publish_all = container.get("HostConfig.PublishAllPorts", False)
-    if publish_all:
-        return warned("publishes every exposed port (-P): " + (", ".join(bindings) or "none yet"))
-    if not bindings:
-        return passed("publishes no ports")
-    return info("publishes " + ", ".join(bindings))
-
-
-WILDCARD_IPS = ("", "0.0.0.0", "::", "[::]")
-
-
-@container_check("container-port-host-interface", title="Published ports are bound to a specific host interface",
-                 rationale=("Binding to all interfaces exposes the service on every network the "
-                            "host is attached to, including ones it was never meant for; naming "
-                            "the address confines it."),
-                 references=("https://docs.docker.com/engine/network/port-publishing/",
-                             "https://docs.docker.com/engine/network/packet-filtering-firewalls/"))
-def container_port_interface(container, facts):
-    """FAILs when any of the container's port bindings (live NetworkSettings.Ports when running,
-    else HostConfig.PortBindings) has an empty HostIp, 0.0.0.0 or ::, i.e. all host interfaces;
-    PASSes when every binding names a host address, or nothing is published."""
-    wide = sorted({f"{ip or '0.0.0.0'}:{hp or 'random'}->{cp}" for cp, ip, hp in port_bindings(container)
-                   if ip in WILDCARD_IPS})
-    if wide:
-        return failed("bound to all interfaces: " + ", ".join(wide))
-    return passed("every published port names a host address" if port_bindings(container) else "publishes no ports")
-
-
 # -- 5.14 -------------------------------------------------------------------------------------------
 
 MAX_RETRIES = 5
@@ -264,27 +207,6 @@ def container_restart_policy(container, facts):
         shown = "unlimited retries" if retries == 0 else f"{retries} retries"
         return failed(f"on-failure with {shown}, expected at most {MAX_RETRIES}")
     return failed(f"restart policy {name}: restarts without limit, expected on-failure:{MAX_RETRIES}")
-
-
-# -- 5.17 -------------------------------------------------------------------------------------------
-
-@container_check("container-no-host-devices", title="No host device is exposed to the container",
-                 rationale=("Direct access to a host device (a disk, the kernel memory, USB) lets "
-                            "a container read or modify data and hardware beneath every isolation "
-                            "layer."),
-                 references=("https://docs.docker.com/reference/cli/docker/container/run/#device",
-                             "https://docs.docker.com/engine/containers/run/#runtime-privilege-and-linux-capabilities"))
-def container_host_devices(container, facts):
-    """FAILs a privileged container (every host device is exposed) or one with entries in
-    HostConfig.Devices (listed as host path, container path, permissions); PASSes otherwise."""
-    devices = container.get("HostConfig.Devices", []) or []
-    if container.get("HostConfig.Privileged", False):
-        return failed("privileged: every host device is exposed")
-    if devices:
-        shown = [f"{d.get('PathOnHost', '?')}:{d.get('PathInContainer', '?')}:{d.get('CgroupPermissions', '?')}"
-                 for d in devices]
-        return failed("devices: " + ", ".join(shown))
-    return passed("no host devices")
 
 
 # -- 5.18 -------------------------------------------------------------------------------------------

@@ -20,8 +20,9 @@ _PREREQUISITES = {
     # Container checks read the daemon's defaults where they can (no-new-privileges for a stopped
     # container, default-ulimits that dockerd copies into each container) without requiring them,
     # so that a remote engine still gets verdicts: collect the daemon with the containers, or
-    # `--check 5.25` would judge differently from a full audit.
-    "containers": ("engine", "daemon"),
+    # `--check 5.25` would judge differently from a full audit. Likewise what the kernel reports of
+    # each container's main process (the uid for 4.1, NoNewPrivs and Seccomp for 5.21 and 5.25).
+    "containers": ("engine", "daemon", "processes"),
     "images": ("engine",),
     "processes": ("containers",),
     "execs": ("containers",),

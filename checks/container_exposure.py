@@ -1,0 +1,197 @@
+"""Per-container checks of what of the host a container reaches: host directories (5.5), published
+ports (5.7, 5.8, 5.13) and host devices (5.17), each read as dockerd, runc and the host read it
+(bench/container_values.py)."""
+from __future__ import annotations
+
+from bench.check import (clean_path, container_check, device_request_text, device_rule_grant, errored, failed,
+                         host_sources, info, low_ports, parse_device_rule, passed, published_ports, sensitive_dir,
+                         warned)
+
+# -- 5.5 --------------------------------------------------------------------------------------------
+
+# CIS v1.11 lists /, /boot, /dev, /etc, /lib, /proc, /sys and /usr; v1.7.0 and later add /lib64.
+SENSITIVE_DIRS = ("/", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/sys", "/usr")
+
+
+def _directories(name: str, value: object) -> tuple[str, ...]:
+    """--param container-sensitive-mounts.directories=/,/etc,...: absolute paths, comma-separated."""
+    items = [v.strip() for v in str(value).split(",") if v.strip()] if isinstance(value, str) else list(value)
+    if not items or not all(isinstance(d, str) and d.startswith("/") for d in items):
+        raise ValueError("directories takes absolute paths separated by commas, such as /,/etc,/usr")
+    return tuple(clean_path(d) for d in items)
+
+
+@container_check("container-sensitive-mounts", title="No sensitive host directory is mounted into the container",
+                 params={"directories": SENSITIVE_DIRS}, prepare=_directories,
+                 rationale=("A container that can write to host system directories can change "
+                            "binaries, configuration or devices of the host itself, escaping its "
+                            "isolation without any exploit."),
+                 references=("https://docs.docker.com/engine/storage/bind-mounts/",
+                             "https://docs.docker.com/engine/storage/volumes/#create-and-manage-volumes",
+                             "https://docs.docker.com/engine/security/#docker-daemon-attack-surface"))
+def container_sensitive_mounts(container, facts, params):
+    """Looks at the host paths each container's Mounts reach: bind sources, and the device of a
+    local-driver volume whose options bind a host path (`-o type=none -o o=bind -o device=/etc`,
+    from the recorded volume inspect data). Each path is taken as the host resolves it (the recorded
+    resolution, symlinks followed, so /bin is /usr/bin on a merged-/usr host) or, failing that,
+    cleaned as dockerd cleans it (`//etc`, `/etc/` and `/usr/../etc` are /etc). One that is, or lies
+    in, a sensitive directory (`/` itself; /boot, /dev, /etc, /lib, /lib64, /proc, /sys, /usr and
+    anything below them; change the list with --param container-sensitive-mounts.directories=...)
+    FAILs when writable and WARNs when read-only (it still exposes host data); a local volume whose
+    options were not recorded is ERROR; none PASSes. tmpfs and other volumes are not host paths."""
+    directories = params["directories"]
+    directories = _directories("directories", directories) if isinstance(directories, str) else directories
+    resolved = facts.containers.resolved_paths
+    writable, read_only, unknown = [], [], []
+    for source in host_sources(container.get("Mounts", []), facts.containers.volumes):
+        if source.unknown:
+            unknown.append(source.unknown)
+            continue
+        base, path = sensitive_dir(source.source, resolved, directories)
+        if not base:
+            continue
+        via = "" if source.via == "bind" else f" ({source.via})"
+        real = f" (= {path})" if path != source.source else ""
+        (writable if source.writable else read_only).append(f"{source.source}{real}{via} -> {source.destination}")
+    if writable:
+        extra = f"; read-only: {', '.join(read_only)}" if read_only else ""
+        return failed(f"read-write: {', '.join(writable)}{extra}")
+    if unknown:
+        return errored("cannot tell which host directories it mounts: " + "; ".join(unknown))
+    if read_only:
+        return warned(f"read-only: {', '.join(read_only)} (still exposes host data)")
+    return passed("no sensitive host directory mounted")
+
+
+# -- 5.7, 5.8, 5.13: published ports ----------------------------------------------------------------
+
+def _unreadable(bindings) -> list[str]:
+    bad = []
+    for binding in bindings:
+        try:
+            binding.host_ports()
+        except ValueError as exc:
+            bad.append(str(exc))
+    return bad
+
+
+@container_check("container-no-privileged-ports", title="No container port is published on a host port below 1024",
+                 rationale=("Ports below 1024 are reserved for privileged services; publishing a "
+                            "container there lets it stand in for such a service and skirts the "
+                            "host's usual control over who may bind them."),
+                 references=("https://docs.docker.com/engine/network/port-publishing/",
+                             "https://man7.org/linux/man-pages/man7/capabilities.7.html"))
+def container_privileged_ports(container, facts):
+    """Reads the host ports the container publishes: for a running one, those dockerd bound
+    (NetworkSettings.Ports) and the requested ranges of the ports it publishes (a restart may take
+    another port of a range); for a stopped one, HostConfig.PortBindings. Host ports are read as
+    dockerd reads them: `80-90` is a range dockerd picks from, `0` or empty an ephemeral port.
+    FAILs when a binding is, or may be, a host port between 1 and 1023; bindings dockerd discards
+    (--network host or none) or did not make (an --internal network) do not count. A host port
+    dockerd cannot read WARNs; otherwise PASSes."""
+    publication = published_ports(container.inspect)
+    low = []
+    for binding in publication.current + publication.requested:
+        try:
+            ports = low_ports(binding)
+        except ValueError:
+            continue
+        if ports:
+            first, last = binding.host_ports()
+            taken = f"{ports[0]}" if ports[0] == ports[1] else f"{ports[0]}-{ports[1]}"
+            low.append(binding.text() + ("" if first == last else f" (may take {taken})"))
+    if low:
+        return failed("privileged host ports: " + ", ".join(sorted(set(low))))
+    bad = _unreadable(publication.current)
+    if bad:
+        return warned("; ".join(bad))
+    if publication.discarded:
+        return passed(f"no host port below 1024 ({publication.discarded})")
+    return passed("no host port below 1024")
+
+
+@container_check("container-open-ports", title="Published ports (for a human to confirm each is needed)",
+                 rationale=("Every published port exposes the container to whoever can reach the "
+                            "host; only the ports the service needs should be open, and -P "
+                            "publishes all exposed ones at once."),
+                 references=("https://docs.docker.com/reference/cli/docker/container/run/#publish",
+                             "https://docs.docker.com/reference/cli/docker/container/run/#publish-all"))
+def container_open_ports(container, facts):
+    """Lists the ports the container publishes (what dockerd bound, NetworkSettings.Ports, for a
+    running container; HostConfig.PortBindings for a stopped one, host port ranges as written) as
+    INFO for a human to confirm; no published port PASSes, and HostConfig.PublishAllPorts (-P) WARNs.
+    Bindings dockerd discards (--network host or none) are not published."""
+    publication = published_ports(container.inspect)
+    bindings = sorted({b.text() for b in publication.current})
+    discarded = f" ({publication.discarded})" if publication.discarded else ""
+    if container.get("HostConfig.PublishAllPorts", False) and not publication.discarded.startswith("--network"):
+        return warned("publishes every exposed port (-P): " + (", ".join(bindings) or "none yet"))
+    if not bindings:
+        return passed("publishes no ports" + discarded)
+    return info("publishes " + ", ".join(bindings))
+
+
+@container_check("container-port-host-interface", title="Published ports are bound to a specific host interface",
+                 rationale=("Binding to all interfaces exposes the service on every network the "
+                            "host is attached to, including ones it was never meant for; naming "
+                            "the address confines it."),
+                 references=("https://docs.docker.com/engine/network/port-publishing/",
+                             "https://docs.docker.com/engine/network/packet-filtering-firewalls/"))
+def container_port_interface(container, facts):
+    """FAILs when any port the container publishes (what dockerd bound when running, else
+    HostConfig.PortBindings) is bound to all host interfaces: an empty HostIp, an unspecified
+    address (0.0.0.0, ::, ::ffff:0.0.0.0) or one Go cannot parse (`[::]`, `localhost`), which
+    dockerd 20.10 binds as 0.0.0.0 and ::. PASSes when every binding names a host address (such as
+    127.0.0.1 or ::1), or nothing is published (bindings discarded by --network host or none do
+    not count)."""
+    publication = published_ports(container.inspect)
+    wide = sorted({b.text() for b in publication.current if b.all_interfaces()})
+    if wide:
+        return failed("bound to all interfaces: " + ", ".join(wide))
+    if publication.current:
+        return passed("every published port names a host address")
+    return passed("publishes no ports" + (f" ({publication.discarded})" if publication.discarded else ""))
+
+
+# -- 5.17 -------------------------------------------------------------------------------------------
+
+@container_check("container-no-host-devices", title="No host device is exposed to the container",
+                 rationale=("Direct access to a host device (a disk, the kernel memory, USB) lets "
+                            "a container read or modify data and hardware beneath every isolation "
+                            "layer."),
+                 references=("https://docs.docker.com/reference/cli/docker/container/run/#device",
+                             "https://docs.docker.com/reference/cli/docker/container/run/#device-cgroup-rule",
+                             "https://docs.docker.com/reference/cli/docker/container/run/#gpus",
+                             "https://docs.kernel.org/admin-guide/cgroup-v1/devices.html"))
+def container_host_devices(container, facts):
+    """FAILs a privileged container (every host device is exposed); one with entries in
+    HostConfig.Devices (listed as host path, container path, permissions); one with a
+    HostConfig.DeviceCgroupRules rule, read as dockerd reads `type major:minor access`, that grants
+    read or write beyond the devices every container may use (`a` is every device whatever it names;
+    `c *:* rwm` every character device; `b 8:* rw` the SCSI disks; mknod alone grants nothing new);
+    and one with HostConfig.DeviceRequests (--gpus). A rule dockerd cannot read WARNs. PASSes
+    otherwise."""
+    if container.get("HostConfig.Privileged", False):
+        return failed("privileged: every host device is exposed")
+    findings, unreadable = [], []
+    devices = container.get("HostConfig.Devices", []) or []
+    if devices:
+        findings.append("devices: " + ", ".join(
+            f"{d.get('PathOnHost', '?')}:{d.get('PathInContainer', '?')}:{d.get('CgroupPermissions', '?')}"
+            for d in devices))
+    for text in container.get("HostConfig.DeviceCgroupRules", []) or []:
+        try:
+            grant = device_rule_grant(parse_device_rule(text))
+        except ValueError as exc:
+            unreadable.append(str(exc))
+            continue
+        if grant:
+            findings.append(f"device cgroup rule '{text}' grants {grant}")
+    requests = [r for r in container.get("HostConfig.DeviceRequests", []) or [] if isinstance(r, dict)]
+    if requests:
+        findings.append("device requests (--gpus): " + ", ".join(device_request_text(r) for r in requests))
+    if findings:
+        return failed("; ".join(findings))
+    if unreadable:
+        return warned("; ".join(unreadable) + " (dockerd refuses to start it)")
+    return passed("no host devices")
