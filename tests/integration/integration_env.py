@@ -364,9 +364,9 @@ def _run_container(env: Env, name: str, purpose: str, *options: str, command: tu
 
 
 def build_default(stack: contextlib.ExitStack) -> Env:
-    """A daemon with no special options (its own bridge, so ports can be published) and containers
+    """A daemon with no special options (its own bridge, as every throwaway daemon) and containers
     that break each section 5 recommendation, one at a time, beside one that keeps them all."""
-    daemon = Dockerd(bridge=True, name="d")
+    daemon = Dockerd(name="d")
     env = Env("default", daemon)
     for driver in ("cgroupfs", "systemd"):   # after the daemon (and its containers) are gone
         stack.callback(remove_cgroup, cgroup_parent_name(daemon.tag, driver))
@@ -470,7 +470,7 @@ def build_hardened(stack: contextlib.ExitStack) -> Env:
 def _build_hardened(stack: contextlib.ExitStack, userns: bool) -> Env:
     if userns:
         stack.callback(remove_dockremap_if_ours, user_exists("dockremap"))  # after the daemon stopped
-    daemon = Dockerd(bridge=True, name="h")
+    daemon = Dockerd(name="h")
     env = Env("hardened", daemon, cli_env={"DOCKER_CONTENT_TRUST": "1"})
     env.features["userns"] = userns
     stack.callback(shutil.rmtree, daemon.dir, ignore_errors=True)  # also when nothing else removes it
@@ -527,7 +527,7 @@ def _build_hardened(stack: contextlib.ExitStack, userns: bool) -> Env:
 def build_insecure(stack: contextlib.ExitStack) -> Env:
     """A daemon configured against the benchmark on every daemon option that can be set on this
     engine, with the files the benchmark audits owned and permitted wrongly; no containers."""
-    daemon = Dockerd(bridge=False, name="i")
+    daemon = Dockerd(name="i")
     env = Env("insecure", daemon, cli_env={"DOCKER_CONTENT_TRUST": "0"})
     env.tls = make_tls(daemon.dir / "tls", strict=False)
     env.tcp = f"tcp://127.0.0.1:{free_port()}"

@@ -1,7 +1,7 @@
 """Faults and bad input, made real against throwaway dockerds: never a false PASS, never a crash,
 nothing written to the host.
 
-One small daemon (no bridge) serves most tests; its directory is 0711 so that the API socket's own
+One small daemon serves most tests; its directory is 0711 so that the API socket's own
 mode (0660 root:docker) decides who may connect, and its daemon.json lives in a 0700 directory so
 that a user other than root can neither read nor stat it. Tests that change it (daemon.json
 rewritten, replaced by a symlink, a FIFO or a loop; the daemon stopped with SIGSTOP) put it back.

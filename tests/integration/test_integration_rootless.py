@@ -442,3 +442,14 @@ def test_the_daemon_is_found_rootless_with_its_users_paths(env: RootlessEnv, tmp
     assert locations["etc-docker"] == [str(env.daemon.config_dir)]
     assert locations["data-root"] == [str(env.daemon.data_root)]
     assert locations["default-docker"] == [] and locations["docker.socket"] == []
+
+
+def test_its_bridge_is_in_a_network_namespace_of_its_own(env: RootlessEnv) -> None:
+    """dockerd-rootless.sh runs dockerd in rootlesskit's network namespace (slirp4netns): the docker0
+    it makes lives there, so the host's docker0 is not its to make or delete, and a rootless daemon
+    needs no bridge from the harness."""
+    pid = env.daemon.process.pid
+    assert os.stat(f"/proc/{pid}/ns/net").st_ino != os.stat("/proc/self/ns/net").st_ino
+    inside = run(["nsenter", f"--net=/proc/{pid}/ns/net", "ip", "-j", "link", "show", "docker0"], check=False)
+    assert inside.returncode == 0, inside.stderr
+    assert json.loads(inside.stdout)[0]["ifname"] == "docker0"
