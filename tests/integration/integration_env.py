@@ -27,7 +27,6 @@ from typing import Any, Optional
 
 from dockerd import Dockerd, Unavailable, busybox_path, docker_cli, require_dockerd
 
-REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 IMAGE = "bench-busybox:1"
 NOBODY = 65534

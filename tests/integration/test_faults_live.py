@@ -38,16 +38,13 @@ from typing import Any, Iterator, Optional
 
 import jsonschema
 import pytest
-import xmlschema
 
 from dockerd import Dockerd, docker_cli
-from integration_env import IMAGE, NOBODY, PYTHON, REPO, unavailable
+from helpers import REPO, junit_schema, report_schema
+from integration_env import IMAGE, NOBODY, PYTHON, unavailable
 
 pytestmark = pytest.mark.integration
 
-SCHEMA = json.loads((REPO / "bench" / "reporters" / "report-schema.json").read_text())
-JUNIT_XSD = next(p for p in (Path("/work/shared/junit/junit-10.xsd"), REPO / "tests" / "fixtures" / "junit-10.xsd")
-                 if p.exists())
 # The only escape sequences a text report may hold: the colours the tool writes itself.
 OWN_SGR = re.compile(r"\x1b\[(?:3[1-6]|90|0)m")
 UNSAFE_IN_TEXT = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
@@ -446,7 +443,7 @@ def test_a_container_removed_or_stopped_between_listing_and_inspection_is_left_o
     by_id = {r["id"]: r for r in report["results"]}
     assert {i["resource"] for i in by_id["5.4"]["items"]} == {"plain", "secret"}
     assert by_id["5.4"]["status"] == "PASS"
-    jsonschema.validate(report, SCHEMA)
+    jsonschema.validate(report, report_schema())
 
 
 # -- 11: secrets stay on the host ----------------------------------------------------------------------------------
@@ -731,14 +728,14 @@ def test_hostile_strings_stay_inert_in_every_format(hostile: Hostile, tmp_path: 
 
     as_json = cli("--host", host, "--all", "-f", "json")
     report = as_json.json()
-    jsonschema.validate(report, SCHEMA)
+    jsonschema.validate(report, report_schema())
     results = {r["id"]: r for r in report["results"]}
     details = " ".join(i["detail"] for i in results["5.19"]["items"])   # JSON keeps the data as it is
     assert "esc\x1b]0;pwned\x07" in details and "xml<&'\">\u202eevil" in details and "N" * 200 in details
     assert results["2.1"]["status"] == "PASS" and "\\udcff/daemon.json" in results["2.1"]["details"]
 
     junit = cli("--host", host, "--all", "-f", "junit")
-    xmlschema.XMLSchema(str(JUNIT_XSD)).validate(junit.text)
+    junit_schema().validate(junit.text)
     root = ET.fromstring(junit.out)
     assert int(root.get("tests", "0")) == 83
 

@@ -38,9 +38,10 @@ import jsonschema
 import pytest
 
 from dockerd import Dockerd, Unavailable
-from integration_common import (HOST, IDS, SCHEMA, SCOPES, AuditContract, audit_expectation, by_id,
+from helpers import report_schema, run_bench, without_docker_env
+from integration_common import (HOST, IDS, SCOPES, AuditContract, audit_expectation, by_id,
                                 exec_history, file_expectation, offenders, scope_args, statuses)
-from integration_env import (IMAGE, PYTHON, REPO, Env, _run_container, free_port, require_environment, run,
+from integration_env import (IMAGE, Env, _run_container, free_port, require_environment, run,
                              unavailable)
 from user_env import User, add_user, bench_as, read_state, setup_python
 
@@ -391,7 +392,7 @@ def user_reports(env: RootlessEnv) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("scope", SCOPES)
 def test_the_users_own_audit(env: RootlessEnv, user_reports, scope: str) -> None:
     report = user_reports[scope]
-    jsonschema.validate(report, SCHEMA)
+    jsonschema.validate(report, report_schema())
     wrong = {}
     for rec_id in IDS:
         result = by_id(report)[rec_id]
@@ -425,9 +426,8 @@ def test_the_daemon_is_found_rootless_with_its_users_paths(env: RootlessEnv, tmp
                             env=env.user.environ(XDG_RUNTIME_DIR=str(env.daemon.runtime_dir), DOCKER_HOST=env.host))
     else:
         facts_file = tmp_path / "facts.json"
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
-        recorded = subprocess.run([PYTHON, "-m", "bench", "record", "--host", env.host, "--output", str(facts_file)],
-                                  env=environ, capture_output=True, text=True, timeout=180, cwd=REPO)
+        recorded = run_bench(["record", "--host", env.host, "--output", str(facts_file)], env=without_docker_env(),
+                             timeout=180)
     assert recorded.returncode == 0, recorded.stderr
     facts = json.loads(facts_file.read_text())
     daemon = facts["daemon"]

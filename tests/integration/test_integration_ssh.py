@@ -30,7 +30,8 @@ import jsonschema
 import pytest
 
 from dockerd import Dockerd, Unavailable
-from integration_common import HOST, IDS, SCHEMA, by_id, host_expectation, offenders, scope_args, statuses
+from helpers import report_schema
+from integration_common import HOST, IDS, by_id, offenders, scope_args, statuses, wrong_statuses
 from integration_env import (IMAGE, Env, _run_container, free_port, require_environment, run, start_daemon,
                              unavailable)
 from user_env import User, add_user, bench_as, run_as, setup_python
@@ -219,14 +220,9 @@ def test_audit_over_ssh(env: SshEnv, scope: str, given: str) -> None:
     assert result.returncode == 1, result.stderr   # FAILs: plain breaks several recommendations
     assert result.stderr == "", result.stderr
     report = json.loads(result.stdout)
-    jsonschema.validate(report, SCHEMA)
+    jsonschema.validate(report, report_schema())
     expected = dict(SSH_EXPECTED, **(SSH_EXPECTED_ALL if scope == "all" else {}))
-    wrong = {}
-    for rec_id, got in statuses(report).items():
-        want = expected[rec_id]
-        want = host_expectation(rec_id, env, scope) if want == HOST else want
-        if got != want:
-            wrong[rec_id] = (got, want, by_id(report)[rec_id]["details"][:160])
+    wrong = wrong_statuses(report, expected, env, scope)
     assert not wrong, wrong
     assert report["host"]["docker_version"] == env.daemon.docker("version", "-f", "{{.Server.Version}}").stdout.strip()
     judged = env.everything() if scope == "all" else env.running()
