@@ -151,6 +151,35 @@ def network_lock(name: str, timeout: float = 300.0) -> Iterator[None]:
         sock.close()
 
 
+def terminate(process: "subprocess.Popen[bytes]", grace: float, group: bool = False) -> None:
+    """SIGTERM, then SIGKILL (to its whole process group when group) if it has not exited in grace s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            if group:
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                process.kill()
+        process.wait(timeout=10)
+
+
+def wait_until_answering(daemon: Any, process: "subprocess.Popen[bytes]", timeout: float, name: str) -> None:
+    """Until the daemon's socket answers `docker version`; RuntimeError with the end of its log when
+    the process (name: what it is to a reader) exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{daemon.log_tail()}")
+        if daemon.socket.exists() and daemon.docker("version", check=False).returncode == 0:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} did not answer within {timeout}s:\n{daemon.log_tail()}")
+
+
 class Dockerd:
     """One throwaway daemon (see the module's docstring); start() it, or use it as a context manager."""
 
@@ -218,15 +247,8 @@ class Dockerd:
         self.process = subprocess.Popen(self.argv(dockerd), stdout=log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                # The message is read here: stop() removes the directory the log is in.
-                raise RuntimeError(f"dockerd exited with {self.process.returncode}:\n{self.log_tail()}")
-            if self.socket.exists() and self.docker("version", check=False).returncode == 0:
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"dockerd did not answer within {timeout}s:\n{self.log_tail()}")
+        # (start() stops the daemon only after the message, with the end of its log, is made.)
+        wait_until_answering(self, self.process, timeout, "dockerd")
 
     def _make_bridge(self) -> None:
         made = subprocess.run(["ip", "link", "add", "name", self.bridge_name, "type", "bridge"], capture_output=True,
@@ -323,12 +345,7 @@ class Dockerd:
             ids = self.container_ids()
             if ids:
                 self.docker("rm", "-f", *ids, check=False, timeout=300)
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+            terminate(self.process, grace=30)
         self.process = None
         self._unmount_leftovers()
         for cleanup in reversed(self.cleanups):

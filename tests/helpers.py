@@ -10,10 +10,12 @@ import io
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 import pytest
 
@@ -173,3 +175,31 @@ def run_bench(args: list[str], *, env: Optional[dict[str, str]] = None, cwd: Any
     """`python -m bench ARGS` as its own process (from the repository unless cwd says otherwise)."""
     return subprocess.run([*prefix, python, "-m", "bench", *args], cwd=cwd or REPO, env=env, capture_output=True,
                           text=text, timeout=timeout, **kwargs)
+
+
+@contextlib.contextmanager
+def unix_server(path: Path, handle: Callable[[socket.socket, threading.Event], None]) -> Iterator[Path]:
+    """A unix socket at path whose every connection is handed to handle(connection, stop) in a thread
+    of its own; stop is set when the block ends."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(16)
+    server.settimeout(0.1)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            threading.Thread(target=handle, args=(conn, stop), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield path
+    finally:
+        stop.set()
+        thread.join(2)
+        server.close()

@@ -1,12 +1,11 @@
 """The Docker API is missing, refuses, or hangs: API checks are ERROR with the reason, host checks
 still run, one line on stderr, no traceback, and the run always finishes."""
 import socket
-import threading
 import time
 
 import pytest
 
-from helpers import by_id, run_main
+from helpers import by_id, run_main, unix_server
 
 API_CHECKS = ("2.5", "4.1", "5.4", "6.5")   # need the Engine API
 HOST_CHECKS = ("1.2", "3.1")                # need only the host
@@ -21,28 +20,12 @@ def audit(args):
 @pytest.fixture
 def hung_socket(tmp_path):
     """A unix socket that accepts connections and never answers."""
-    path = tmp_path / "hung.sock"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    server.listen(16)
-    held, stop = [], threading.Event()
+    def hold(conn, stop):
+        with conn:
+            stop.wait()
 
-    def accept():
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield path
-    stop.set()
-    thread.join(2)
-    for conn in held:
-        conn.close()
-    server.close()
+    with unix_server(tmp_path / "hung.sock", hold) as path:
+        yield path
 
 
 def test_hung_api_times_out_per_call_and_finishes(hung_socket):

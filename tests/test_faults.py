@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import (HARDENED_FACTS, apply_case, assert_inert_text, by_id, hardened_data, junit_schema, report_schema,
-                     run_bench, run_main, write_facts)
+                     run_bench, run_main, unix_server, write_facts)
 
 HARDENED = str(HARDENED_FACTS)
 
@@ -124,15 +124,7 @@ def test_a_raising_python_check_is_one_error_and_the_rest_still_run(raising_plug
 def dripping_socket(tmp_path):
     """A unix socket that starts an HTTP answer and then sends a byte every 0.2 s, forever: each
     read succeeds well within any timeout, the answer never ends."""
-    import socket
-
-    path = tmp_path / "drip.sock"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    server.listen(16)
-    stop = threading.Event()
-
-    def serve(conn):
+    def drip(conn, stop):
         with conn:
             try:
                 conn.recv(65536)
@@ -142,21 +134,8 @@ def dripping_socket(tmp_path):
             except OSError:
                 pass
 
-    def accept():
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield path
-    stop.set()
-    thread.join(2)
-    server.close()
+    with unix_server(tmp_path / "drip.sock", drip) as path:
+        yield path
 
 
 def test_a_dripping_api_is_cut_off_by_the_per_call_timeout(dripping_socket):

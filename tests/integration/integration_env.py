@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from dockerd import Dockerd, Unavailable, busybox_path, docker_cli, require_dockerd
 
@@ -343,6 +343,23 @@ class DaemonDidNotStart(Unavailable):
     """dockerd exited or did not answer; the message carries the end of its log."""
 
 
+# Environment name -> what it could not make real on this machine (printed after the tests).
+NOTES: dict[str, list[str]] = {}
+
+
+@contextlib.contextmanager
+def environment(build: Callable[[contextlib.ExitStack], Env]) -> Iterator[Env]:
+    """The environment build() makes, for as long as the block runs; removed again afterwards, also
+    when building it fails half-way. Unavailable skips (fails under BENCH_REQUIRE_INTEGRATION=1)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            env = build(stack)
+        except Unavailable as exc:
+            unavailable(str(exc))  # raises; the stack removes what was made so far
+        NOTES[env.name] = env.notes
+        yield env
+
+
 def start_daemon(stack: contextlib.ExitStack, daemon: Dockerd) -> Dockerd:
     stack.callback(daemon.stop)  # stop() copes with a daemon that never started
     try:
@@ -350,6 +367,16 @@ def start_daemon(stack: contextlib.ExitStack, daemon: Dockerd) -> Dockerd:
     except RuntimeError as exc:
         raise DaemonDidNotStart(f"dockerd did not start: {exc}") from None
     return daemon
+
+
+# `docker run` options with which a container keeps every section 5 recommendation (with a port
+# published on 127.0.0.1, for 5.13).
+COMPLIANT = ("--read-only", "--cap-drop", "ALL", "--user", "1000", "--memory", "64m", "--cpu-shares", "512",
+             "--pids-limit", "64", "--security-opt", "no-new-privileges", "--restart", "on-failure:3")
+
+
+def _run_compliant_container(env: Env, port: int) -> None:
+    _run_container(env, "hardened", "keeps every section 5 recommendation", *COMPLIANT, "-p", f"127.0.0.1:{port}:8080")
 
 
 def _run_container(env: Env, name: str, purpose: str, *options: str, command: tuple[str, ...] = ("sleep", "100000"),
@@ -384,10 +411,7 @@ def build_default(stack: contextlib.ExitStack) -> Env:
         raise Unavailable("no privileged port below 1024 is free on 127.0.0.1")
     env.features["privileged_port"] = low
 
-    _run_container(env, "hardened", "keeps every section 5 recommendation",
-                   "--read-only", "--cap-drop", "ALL", "--user", "1000", "--memory", "64m", "--cpu-shares", "512",
-                   "--pids-limit", "64", "--security-opt", "no-new-privileges", "--restart", "on-failure:3",
-                   "-p", f"127.0.0.1:{port}:8080")
+    _run_compliant_container(env, port)
     _run_container(env, "plain", "docker run with no options at all")
     _run_container(env, "net-host", "--network host", "--network", "host")
     _run_container(env, "pid-host", "--pid host", "--pid", "host")
@@ -508,10 +532,7 @@ def _build_hardened(stack: contextlib.ExitStack, userns: bool) -> Env:
     env.authz = plugin
     start_daemon(stack, daemon)
     daemon.import_busybox(IMAGE)
-    _run_container(env, "hardened", "keeps every section 5 recommendation",
-                   "--read-only", "--cap-drop", "ALL", "--user", "1000", "--memory", "64m", "--cpu-shares", "512",
-                   "--pids-limit", "64", "--security-opt", "no-new-privileges", "--restart", "on-failure:3",
-                   "-p", f"127.0.0.1:{free_port()}:8080")
+    _run_compliant_container(env, free_port())
     _run_container(env, "nnp-default", "relies on the daemon's no-new-privileges default",
                    "--read-only", "--cap-drop", "ALL", "--user", "1000:1000", "--memory", "32m",
                    "--cpu-shares", "256")
