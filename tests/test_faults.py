@@ -1,5 +1,5 @@
 """Faults and bad input that need no Docker daemon (the live ones are in
-tests/integration/test_faults_live.py): never a false PASS, never a crash, exit 2 with one line for
+tests/integration/faults/): never a false PASS, never a crash, exit 2 with one line for
 bad configuration, reports that stay well-formed whatever the host holds, and a report file no
 reader ever sees half of."""
 from __future__ import annotations

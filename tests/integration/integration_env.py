@@ -17,7 +17,6 @@ import shutil
 import socket
 import socketserver
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,7 +26,6 @@ from typing import Any, Callable, Iterator, Optional
 
 from dockerd import Dockerd, Unavailable, busybox_path, docker_cli, require_dockerd
 
-PYTHON = sys.executable
 IMAGE = "bench-busybox:1"
 NOBODY = 65534
 SYSLOG_ADDRESS = "udp://127.0.0.1:5514"
