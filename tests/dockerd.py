@@ -5,8 +5,8 @@ directory, and a bridge of its own (`dcb-...`, on a /24 that no interface, route
 of this machine uses when it is made), so it never touches another daemon, its containers or
 docker0. There is no "no bridge" option: dockerd started with `--bridge=none` deletes the host's
 docker0, and every other daemon's new containers on the default bridge fail until it restarts.
-`stop()` removes what it made: its containers, its bridge and the iptables rules that name it, its
-directory; `start()` does the same when the daemon does not come up.
+`stop()` removes what it made: its containers and networks, its bridge and the iptables rules that
+name it, its directory; `start()` does the same when the daemon does not come up.
 
 Nothing here is used by the auditor itself.
 """
@@ -345,6 +345,8 @@ class Dockerd:
             ids = self.container_ids()
             if ids:
                 self.docker("rm", "-f", *ids, check=False, timeout=300)
+            # dockerd keeps the bridges (and iptables rules) of networks made on it when it stops.
+            self.docker("network", "prune", "-f", check=False)
             terminate(self.process, grace=30)
         self.process = None
         self._unmount_leftovers()

@@ -11,12 +11,15 @@ can fail: a daemon started with `--bridge=none`, as the harness used to start th
 
 Test runs on this machine share its network even where they share no files: these tests take a
 lock over the network (dockerd.network_lock) for as long as a resident daemon and its docker0 exist.
+Other processes may still delete docker0 meanwhile (a copy of the harness from before its daemons
+had bridges of their own, in another worktree): `ip monitor` tells when docker0 went, a deletion
+while one of this test's daemons started fails the test, one at any other time spoils the attempt,
+which is made again.
 """
 from __future__ import annotations
 
 import contextlib
 import ipaddress
-import json
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -24,7 +27,9 @@ from typing import Any, Iterator, Optional
 
 import pytest
 
-from dockerd import Dockerd, Unavailable, ip_json, iptables_rules, network_lock
+from dockerd import Dockerd, Unavailable, iptables_rules, network_lock
+from host_network import (LinkMonitor, bridges_of, changed_links, ipv4_network, links, networks, rules_of, timed,
+                          within)
 from integration_env import IMAGE, build_insecure, free_port, start_daemon, unavailable
 
 pytestmark = pytest.mark.integration
@@ -93,54 +98,6 @@ def run_quietly(argv: list[str]) -> None:
     subprocess.run(argv, capture_output=True, check=False)
 
 
-# -- what is compared ------------------------------------------------------------------------------------
-
-def links() -> dict[str, dict[str, Any]]:
-    """Every interface of the host: its index (a deleted and remade interface gets a new one), its
-    kind and its IPv4 addresses."""
-    return {link["ifname"]: {"index": link["ifindex"], "kind": (link.get("linkinfo") or {}).get("info_kind", ""),
-                             "ipv4": sorted(f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", [])
-                                            if a.get("family") == "inet")}
-            for link in ip_json("-d", "addr", "show")}
-
-
-def ipv4_network(name: str) -> ipaddress.IPv4Network:
-    (address,) = links()[name]["ipv4"]
-    return ipaddress.IPv4Interface(address).network
-
-
-def changed_links(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]],
-                  protected: set[str]) -> list[str]:
-    """Interfaces that were there before and are gone or different now. Other test runs on this
-    machine start and stop their own daemons and containers meanwhile: their bridges and veth pairs
-    may come and go, unless protected (docker0, the resident daemon's bridges)."""
-    problems = []
-    for name, link in sorted(before.items()):
-        if name not in protected and link["kind"] in ("bridge", "veth"):
-            continue
-        if after.get(name) != link:
-            problems.append(f"{name}: {link} -> {after.get(name, 'gone')}")
-    return problems
-
-
-def networks(daemon: Any) -> dict[str, dict[str, Any]]:
-    """The daemon's networks as `docker network inspect` shows them, without the containers on them
-    (a system daemon's containers come and go)."""
-    ids = daemon.docker("network", "ls", "-q", "--no-trunc").stdout.split()
-    inspected = json.loads(daemon.docker("network", "inspect", *ids).stdout) if ids else []
-    return {n["Id"]: {k: v for k, v in n.items() if k != "Containers"} for n in inspected}
-
-
-def bridges_of(nets: dict[str, dict[str, Any]]) -> set[str]:
-    """The interfaces behind a daemon's bridge networks (docker0, br-<id>, or the name it was given)."""
-    return {n.get("Options", {}).get("com.docker.network.bridge.name") or f"br-{n['Id'][:12]}"
-            for n in nets.values() if n["Driver"] == "bridge"}
-
-
-def rules_of(daemons: list[Dockerd]) -> list[list[str]]:
-    return [rule for rule in iptables_rules() if any(d.owns_rule(rule[1:]) for d in daemons)]
-
-
 # -- the resident daemon ----------------------------------------------------------------------------------
 
 @dataclass
@@ -168,72 +125,117 @@ def resident_daemon() -> Iterator[Resident]:
         yield Resident(own, system, [d for d in (own, system) if d is not None])
 
 
-def assert_runs_a_container_on_docker0(daemon: ResidentDockerd) -> None:
-    daemon.docker("run", "-d", "--name", "probe", IMAGE, "sleep", "100000")
+def container_address_on_docker0(daemon: ResidentDockerd) -> str:
+    """Where a container the daemon starts on its default bridge lands, or why it did not start."""
+    started = daemon.docker("run", "-d", "--name", "probe", IMAGE, "sleep", "100000", check=False)
     try:
-        address = daemon.docker("inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", "probe").stdout
+        if started.returncode != 0:
+            return f"not started: {started.stderr.strip()}"
+        return daemon.docker("inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", "probe").stdout.strip()
     finally:
         daemon.docker("rm", "-f", "probe", check=False)
-    assert ipaddress.IPv4Address(address.strip()) in ipv4_network(DOCKER0)
+
+
+# Another process on this machine may delete docker0 while a test runs (an older copy of the
+# harness in another worktree); an attempt it spoils is made again.
+ATTEMPTS = 3
 
 
 # -- the tests ---------------------------------------------------------------------------------------------
 
 def test_throwaway_daemons_leave_docker0_and_the_resident_daemon_alone(integration_host: None) -> None:
-    with resident_daemon() as resident:
-        before = links()
-        assert DOCKER0 in before
-        networks_before = {d.host: networks(d) for d in resident.watched}
-        protected = {DOCKER0}.union(*map(bridges_of, networks_before.values()))
-        with contextlib.ExitStack() as stack:
-            try:
+    for _ in range(ATTEMPTS):
+        with resident_daemon() as resident, LinkMonitor() as monitor:
+            if daemons_beside(resident, monitor):
+                return
+    pytest.fail(f"docker0 was deleted by another process on this machine during each of {ATTEMPTS} attempts",
+                pytrace=False)
+
+
+def daemons_beside(resident: Resident, monitor: LinkMonitor) -> bool:
+    """Harness daemons (the default configuration and the insecure one) started and stopped beside
+    the resident; False when another process deleted docker0 meanwhile (nothing is judged then)."""
+    before = links()
+    assert DOCKER0 in before
+    networks_before = {d.host: networks(d) for d in resident.watched}
+    protected = {DOCKER0}.union(*map(bridges_of, networks_before.values()))
+    starts: list[tuple[float, float]] = []
+    with contextlib.ExitStack() as stack:
+        try:
+            with timed(starts):
                 plain = start_daemon(stack, Dockerd(name="hp"))
-                plain.import_busybox(IMAGE)
-                plain.docker("run", "-d", "--name", "web", "-p", f"127.0.0.1:{free_port()}:8080", IMAGE,
-                             "sleep", "100000")
+            plain.import_busybox(IMAGE)
+            plain.docker("run", "-d", "--name", "web", "-p", f"127.0.0.1:{free_port()}:8080", IMAGE,
+                         "sleep", "100000")
+            network = plain.docker("network", "create", "extra").stdout.strip()   # a bridge br-<id>
+            with timed(starts):
                 insecure = build_insecure(stack).daemon   # TLS on tcp, --iptables=false, and more
-            except Unavailable as exc:
-                unavailable(str(exc))
-            ours = [plain, insecure]
-            during = links()
-            assert changed_links(before, during, protected) == []
-            assert {d.host: networks(d) for d in resident.watched} == networks_before
-            for daemon in ours:
-                assert during[daemon.bridge_name]["ipv4"] == [f"{daemon.bridge_subnet.network_address + 1}/24"]
-            # Each bridge on a /24 of its own, which nothing on the host used before.
-            used_before = [ipaddress.IPv4Interface(a).network for link in before.values() for a in link["ipv4"]]
-            assert not plain.bridge_subnet.overlaps(insecure.bridge_subnet)
-            assert not any(d.bridge_subnet.overlaps(n) for d in ours for n in used_before)
-            web = plain.docker("inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", "web").stdout
-            assert ipaddress.IPv4Address(web.strip()) in plain.bridge_subnet
-            assert rules_of([plain]), "the daemon on its own bridge made no iptables rules to clean up"
-        after = links()
-        assert changed_links(before, after, protected) == []
-        assert not {d.bridge_name for d in ours} & set(after)
-        assert rules_of(ours) == []
-        assert {d.host: networks(d) for d in resident.watched} == networks_before
-        if resident.own is not None:
-            assert_runs_a_container_on_docker0(resident.own)
+        except Unavailable as exc:
+            unavailable(str(exc))
+        ours = [plain, insecure]
+        during = links()
+        networks_during = {d.host: networks(d) for d in resident.watched}
+        web = plain.docker("inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", "web").stdout.strip()
+        plain_rules = rules_of([plain])
+    after = links()
+    networks_after = {d.host: networks(d) for d in resident.watched}
+    probe = container_address_on_docker0(resident.own) if resident.own is not None else None
+
+    deleted = monitor.deletions(DOCKER0)
+    assert not [t for t in deleted if within(t, starts)], "docker0 was deleted while a harness daemon started"
+    if deleted:
+        return False
+    assert changed_links(before, during, protected) == []
+    assert networks_during == networks_before
+    assert web and ipaddress.IPv4Address(web) in plain.bridge_subnet, web
+    assert plain_rules, "the daemon on its own bridge made no iptables rules to clean up"
+    for daemon in ours:
+        assert during[daemon.bridge_name]["ipv4"] == [f"{daemon.bridge_subnet.network_address + 1}/24"]
+    assert f"br-{network[:12]}" in during
+    # Each bridge on a /24 of its own, which nothing on the host used before.
+    used_before = [ipaddress.IPv4Interface(a).network for link in before.values() for a in link["ipv4"]]
+    assert not plain.bridge_subnet.overlaps(insecure.bridge_subnet)
+    assert not any(d.bridge_subnet.overlaps(n) for d in ours for n in used_before)
+
+    assert changed_links(before, after, protected) == []
+    made = {d.bridge_name for d in ours} | {f"br-{network[:12]}"}
+    assert not made & set(after)
+    assert rules_of(ours) == [] and not [rule for rule in iptables_rules() if made & set(rule)]
+    assert networks_after == networks_before
+    if probe is not None:
+        assert ipaddress.IPv4Address(probe) in ipv4_network(DOCKER0), probe
+    return True
 
 
 def test_a_daemon_with_bridge_none_deletes_docker0(integration_host: None) -> None:
-    """The hazard the harness avoids, made real on this test's own resident daemon only: the
-    comparison above reports it, and the resident's new containers fail."""
-    with resident_daemon() as resident:
-        if resident.own is None:
-            pytest.skip("docker0 belongs to a daemon this test did not start: it is never deleted")
-        before = links()
-        assert DOCKER0 in before
-        with contextlib.ExitStack() as stack:
-            try:
-                start_daemon(stack, BridgeNoneDockerd(name="hz"))
-            except Unavailable as exc:
-                unavailable(str(exc))
-            during = links()
-        assert DOCKER0 not in during
-        assert changed_links(before, during, {DOCKER0}) == [f"{DOCKER0}: {before[DOCKER0]} -> gone"]
-        failed = resident.own.docker("run", "--rm", IMAGE, "true", check=False)
-        assert failed.returncode != 0 and DOCKER0 in failed.stderr, failed.stderr
+    """The hazard the harness avoids, made real on this test's own resident daemon only: docker0 is
+    deleted while the daemon starts, the comparison above reports it, and the resident's new
+    containers fail."""
+    for _ in range(ATTEMPTS):
+        with resident_daemon() as resident, LinkMonitor() as monitor:
+            if resident.own is None:
+                pytest.skip("docker0 belongs to a daemon this test did not start: it is never deleted")
+            before = links()
+            assert DOCKER0 in before
+            start: list[tuple[float, float]] = []
+            with contextlib.ExitStack() as stack:
+                try:
+                    with timed(start):
+                        start_daemon(stack, BridgeNoneDockerd(name="hz"))
+                except Unavailable as exc:
+                    unavailable(str(exc))
+                during = links()
+            deleted = monitor.deletions(DOCKER0)
+            if [t for t in deleted if t < start[0][0]]:
+                continue   # gone before this daemon started: another process's doing
+            assert [t for t in deleted if within(t, start)], deleted
+            assert DOCKER0 not in during
+            assert changed_links(before, during, {DOCKER0}) == [f"{DOCKER0}: {before[DOCKER0]} -> gone"]
+            failed = resident.own.docker("run", "--rm", IMAGE, "true", check=False)
+            assert failed.returncode != 0 and DOCKER0 in failed.stderr, failed.stderr
+            return
+    pytest.fail(f"docker0 was deleted by another process on this machine during each of {ATTEMPTS} attempts",
+                pytrace=False)
 
 
 def test_a_daemon_that_does_not_start_leaves_no_bridge_and_no_rules(integration_host: None) -> None:
