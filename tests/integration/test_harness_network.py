@@ -55,11 +55,10 @@ class ResidentDockerd(Dockerd):
 
     def start(self, timeout: float = 60.0) -> "ResidentDockerd":
         super().start(timeout)
-        try:
+        # Its subnet names its iptables rules; unknown when another process deleted docker0 already
+        # (the tests see that and try again).
+        with contextlib.suppress(KeyError, ValueError):
             self.bridge_subnet = ipv4_network(DOCKER0)
-        except BaseException:
-            self.stop()
-            raise
         return self
 
     def _remove_docker0(self) -> None:
@@ -156,7 +155,8 @@ def daemons_beside(resident: Resident, monitor: LinkMonitor) -> bool:
     """Harness daemons (the default configuration and the insecure one) started and stopped beside
     the resident; False when another process deleted docker0 meanwhile (nothing is judged then)."""
     before = links()
-    assert DOCKER0 in before
+    if DOCKER0 not in before:
+        return False   # gone before anything of this test ran
     networks_before = {d.host: networks(d) for d in resident.watched}
     protected = {DOCKER0}.union(*map(bridges_of, networks_before.values()))
     starts: list[tuple[float, float]] = []
@@ -216,7 +216,8 @@ def test_a_daemon_with_bridge_none_deletes_docker0(integration_host: None) -> No
             if resident.own is None:
                 pytest.skip("docker0 belongs to a daemon this test did not start: it is never deleted")
             before = links()
-            assert DOCKER0 in before
+            if DOCKER0 not in before:
+                continue   # already gone: another process's doing
             start: list[tuple[float, float]] = []
             with contextlib.ExitStack() as stack:
                 try:
