@@ -18,6 +18,7 @@ import ipaddress
 import json
 import os
 import random
+import re
 import shlex
 import shutil
 import signal
@@ -35,6 +36,10 @@ APT_PACKAGES = ("docker.io", "busybox-static")
 BRIDGE_POOLS = ("10.200.0.0/13", "198.18.0.0/15")
 # Options that would give a daemon another bridge than its own (docker0, or none: see above).
 BRIDGE_FLAGS = ("--bridge", "-b")
+# Daemons starting at the same moment (other test runs on this machine) race to create the
+# iptables chains they share; the loser exits with this, and is started again (STARTS times at most).
+IPTABLES_RACE = re.compile(r"iptables.*(File exists|already exists)")
+STARTS = 3
 
 
 class Unavailable(Exception):
@@ -243,12 +248,19 @@ class Dockerd:
         dockerd = require_dockerd()
         self.config_file.write_text(json.dumps(self.daemon_json))
         self.make_network()
-        log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(self.argv(dockerd), stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
-        log.close()
-        # (start() stops the daemon only after the message, with the end of its log, is made.)
-        wait_until_answering(self, self.process, timeout, "dockerd")
+        for attempt in range(1, STARTS + 1):
+            log = open(self.log_path, "wb")
+            self.process = subprocess.Popen(self.argv(dockerd), stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, start_new_session=True)
+            log.close()
+            try:
+                # (start() stops the daemon only after the message, with the end of its log, is made.)
+                wait_until_answering(self, self.process, timeout, "dockerd")
+                return
+            except RuntimeError:
+                if attempt == STARTS or self.process.poll() is None or not IPTABLES_RACE.search(self.log_tail()):
+                    raise
+            time.sleep(random.uniform(0.2, 1.0))
 
     def _make_bridge(self) -> None:
         made = subprocess.run(["ip", "link", "add", "name", self.bridge_name, "type", "bridge"], capture_output=True,
