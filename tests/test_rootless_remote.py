@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -25,9 +24,7 @@ from bench.evaluate import run_check
 from bench.facts import DaemonFacts, EngineFacts
 from bench.hostio import Host
 from bench.operators import OPERATORS
-from helpers import apply_case, facts_of, hardened_data, make
-
-REPO = Path(__file__).resolve().parent.parent
+from helpers import apply_case, by_id, facts_of, hardened_data, make, run_bench, without_docker_env
 
 
 # -- the default endpoint of a rootless daemon's user ---------------------------------------------
@@ -261,15 +258,13 @@ def test_no_ssh_client(tmp_path, monkeypatch):
 
 
 def _audit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench", "audit", "--format", "json", *args], cwd=REPO,
-                          env={**env, "NO_COLOR": "1"}, capture_output=True, text=True, timeout=120)
+    return run_bench(["audit", "--format", "json", *args], env={**env, "NO_COLOR": "1"})
 
 
 def test_an_audit_over_ssh_judges_the_api_and_skips_the_host(fake_ssh):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
-    result = _audit(env={**env, "DOCKER_HOST": "ssh://alice@example.org:2222"})
+    result = _audit(env=without_docker_env(DOCKER_HOST="ssh://alice@example.org:2222"))
     assert result.returncode == 1, result.stderr
-    report = {r["id"]: r for r in json.loads(result.stdout)["results"]}
+    report = by_id(result.stdout)
     assert report["5.4"]["status"] == "FAIL" and report["5.4"]["items"][0]["resource"] == "web"
     assert report["2.5"]["status"] == "PASS"
     for host_side in ("1.1", "2.1", "3.1", "3.16", "1.7"):
@@ -279,7 +274,7 @@ def test_an_audit_over_ssh_judges_the_api_and_skips_the_host(fake_ssh):
 
 @pytest.mark.parametrize("mode", ["deny", "missing"])
 def test_an_unreachable_ssh_engine_is_one_line_and_errors(fake_ssh, mode):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    env = without_docker_env()
     if mode == "missing":
         env["PATH"] = "/nonexistent"
     else:
@@ -288,6 +283,6 @@ def test_an_unreachable_ssh_engine_is_one_line_and_errors(fake_ssh, mode):
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr
     assert "cannot reach the Docker daemon" in result.stderr
-    report = {r["id"]: r for r in json.loads(result.stdout)["results"]}
+    report = by_id(result.stdout)
     assert report["5.4"]["status"] == "ERROR" and "ssh" in report["5.4"]["details"]
     assert report["2.1"]["status"] == "SKIP"   # host-side: still not this host's to judge
