@@ -1,8 +1,9 @@
 """Compare a report with an earlier JSON report: which findings are new, unchanged or fixed.
 
 A finding is a (recommendation id, resource) pair whose status is FAIL, WARN or ERROR; a
-recommendation without per-resource items is its own resource (""). A nightly job then alerts on
-what changed (`--fail-on new`), not on every known finding.
+recommendation without per-resource items is its own resource (""). A finding whose status got
+worse than in the earlier report (WARN to FAIL: a read-only bind of /etc made read-write) is new
+too. A nightly job then alerts on what changed (`--fail-on new`), not on every known finding.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from bench.report_files import ReportFileError, load_report
 from bench.results import Report
-from bench.status import FINDINGS
+from bench.status import FINDINGS, SEVERITY, Status
 
 Key = tuple[str, str]
 
@@ -22,6 +23,7 @@ class Comparison:
     new: list[Key] = field(default_factory=list)
     unchanged: list[Key] = field(default_factory=list)
     fixed: list[tuple[str, str, str]] = field(default_factory=list)  # (id, resource, earlier status)
+    worse: dict[Key, str] = field(default_factory=dict)   # new because worse than: the earlier status
 
     def change_of(self, rec_id: str, resource: str) -> str:
         return "new" if (rec_id, resource) in self._new else "unchanged"
@@ -70,8 +72,14 @@ def compare(report: Report, earlier: dict[Key, str], source: str) -> Comparison:
     # Recommendations this run did not evaluate (--check/--skip) are neither fixed nor new.
     evaluated = {r.id for r in report.results}
     comparison = Comparison(source=source)
-    comparison.new = sorted(k for k in now if k not in earlier)
-    comparison.unchanged = sorted(k for k in now if k in earlier)
+    comparison.worse = {k: earlier[k] for k in now if k in earlier and _worse(now[k], earlier[k])}
+    comparison.new = sorted(k for k in now if k not in earlier or k in comparison.worse)
+    comparison.unchanged = sorted(k for k in now if k in earlier and k not in comparison.worse)
     comparison.fixed = sorted((k[0], k[1], v) for k, v in earlier.items() if k not in now and k[0] in evaluated)
     comparison.__post_init__()
     return comparison
+
+
+def _worse(now: str, before: str) -> bool:
+    rank = {status.value: index for index, status in enumerate(SEVERITY)}
+    return rank.get(now, len(rank)) < rank.get(before, len(rank))

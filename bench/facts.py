@@ -15,8 +15,12 @@ from typing import Any, ClassVar, Optional
 from bench.errors import InputError
 from bench.serde import DataError, from_data, to_data
 
-SCHEMA_VERSION = 1
+# 2: the daemon's listeners, working directory, root, environment and start time; the default
+# bridge; container volumes, resolved host paths, uid maps and kernel mounts; referenced
+# containers. Version 1 files load, and what they lack reads as "not in this recording".
+SCHEMA_VERSION = 2
 NOT_COLLECTED = "not collected in this run"
+NOT_RECORDED = "not in this recording (recorded by an earlier release)"
 
 
 class FactsError(InputError):
@@ -51,8 +55,19 @@ class HostFacts(Probe):
 
 
 @dataclass
+class Listener:
+    """A socket a process listens on, as the kernel lists it."""
+
+    kind: str        # tcp | unix
+    address: str     # "0.0.0.0:2375", "[::]:2376", "127.0.0.1:2376", "/run/docker.sock"
+
+
+@dataclass
 class DaemonFacts(Probe):
-    """The dockerd that serves the API socket the audit talks to, and the daemon.json it reads."""
+    """The dockerd that serves the API socket the audit talks to, and the daemon.json it reads.
+
+    Fields left None were not recorded (a facts file of an earlier release): checks that need them
+    say so rather than guess."""
 
     pid: Optional[int] = None
     exe: Optional[str] = None
@@ -65,6 +80,17 @@ class DaemonFacts(Probe):
     config_text: Optional[str] = None     # None: no such file (dockerd then runs on flags alone)
     config_error: Optional[str] = None    # the file exists but could not be read
     rootless: bool = False
+    # What the kernel says of the process: where it runs (relative paths in its argv are relative to
+    # cwd, and every path to its root), the variables dockerd reads for defaults, when it started,
+    # and every socket it listens on (socket activation included: the inherited sockets are its own).
+    cwd: Optional[str] = None
+    proc_root: Optional[str] = None
+    environ: Optional[dict[str, str]] = None
+    started_at: Optional[float] = None    # seconds since the epoch
+    listeners: Optional[list[Listener]] = None
+    listeners_error: Optional[str] = None
+    same_mount_namespace: Optional[bool] = None   # as the auditor's: its socket paths are ours
+    config_mtime: Optional[float] = None  # of the daemon.json it reads, seconds since the epoch
 
 
 @dataclass
@@ -73,12 +99,17 @@ class EngineFacts(Probe):
     local: bool = True
     version: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    # How this audit reached the engine: unix, ssh, tcp (plain) or tls. An audit that reached it over
+    # plain tcp has seen the API served without TLS.
+    transport: Optional[str] = None
+    # GET /networks/bridge: the default bridge as the running daemon set it up (icc, the default
+    # binding address); None when not recorded, {} when the daemon has no default bridge.
+    default_bridge: Optional[dict[str, Any]] = None
+    default_bridge_error: Optional[str] = None
 
 
 @dataclass
 class FileFacts:
-    RETIRED_FIELDS: ClassVar[frozenset[str]] = frozenset({"content"})
-
     path: str
     exists: bool = False
     kind: Optional[str] = None            # file, dir, socket, fifo, char, block, symlink (dangling)
@@ -89,6 +120,7 @@ class FileFacts:
     group: Optional[str] = None
     link: Optional[str] = None            # where the path points, when it is a symlink
     resolved: Optional[str] = None        # the file that was judged, when it differs from path
+    content: Optional[str] = None         # of the few small files whose text matters (socket units)
     error: Optional[str] = None
 
 
@@ -123,6 +155,9 @@ class ContainersFacts(Probe):
     # resolves it to, symlinks followed (/bin -> /usr/bin on a merged-/usr host). Paths missing here
     # are read lexically, as dockerd cleans them.
     resolved_paths: dict[str, str] = field(default_factory=dict)
+    # Containers the audited ones share a namespace with (--network/--pid/--ipc container:X) that
+    # are not audited themselves (stopped, or left out by --include/--exclude): their settings decide.
+    referenced: list[ContainerFacts] = field(default_factory=list)
 
 
 @dataclass
@@ -191,6 +226,10 @@ class ProcessesFacts(Probe):
     # container id -> the text of its main process's /proc/<pid>/uid_map, read from the host: with
     # the Uid line above it gives the uid inside the container (userns-remap, rootless).
     uid_maps: dict[str, str] = field(default_factory=dict)
+    # container id -> the mounts its main process sees under the destinations of its binds, from
+    # /proc/<pid>/mountinfo: what the kernel mounted read-only, not what was asked for. None: not
+    # recorded.
+    mounts: Optional[dict[str, list[MountEntry]]] = None
 
 
 @dataclass

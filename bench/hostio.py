@@ -15,7 +15,10 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from bench import procnet
 from bench.accounts import Group, User, parse_group, parse_passwd
+from bench.facts import Listener
+from bench.procnet import socket_inode
 
 MAX_READ = 4 * 1024 * 1024
 MAX_SYMLINKS = 40
@@ -28,6 +31,7 @@ class ProcessInfo:
     cmdline: list[str]
     exe: Optional[str] = None
     uid: Optional[int] = None
+    started_at: Optional[float] = None    # seconds since the epoch
 
 
 @dataclass(frozen=True)
@@ -186,13 +190,57 @@ class Host:
 
         procs = []
         with _procfs(self):
-            for proc in psutil.process_iter(["pid", "name", "cmdline", "exe", "uids"]):
+            for proc in psutil.process_iter(["pid", "name", "cmdline", "exe", "uids", "create_time"]):
                 data = proc.info
                 uids = data.get("uids")
                 procs.append(ProcessInfo(
                     pid=data["pid"], name=data.get("name") or "", cmdline=list(data.get("cmdline") or []),
-                    exe=data.get("exe") or None, uid=uids.real if uids else None))
+                    exe=data.get("exe") or None, uid=uids.real if uids else None,
+                    started_at=data.get("create_time")))
         return procs
+
+    def proc_link(self, path: str) -> str:
+        """Where a /proc link points (/proc/PID/cwd, /proc/PID/root, /proc/PID/ns/mnt), not remembered:
+        PIDs are reused."""
+        return os.readlink(self.real(path))
+
+    def environment_of(self, pid: int, names: tuple[str, ...]) -> dict[str, str]:
+        """The named variables of a process's environment (as it was when it started)."""
+        raw = self.read_proc(f"/proc/{pid}/environ", limit=1024 * 1024)
+        found = {}
+        for entry in raw.split("\0"):
+            name, eq, value = entry.partition("=")
+            if eq and name in names:
+                found[name] = value
+        return found
+
+    def mtime(self, path: str) -> float:
+        return self.lstat(self.resolve(path)).st_mtime
+
+    def listeners(self, pid: int) -> list[Listener]:
+        """Every socket a process listens on: its open file descriptors (needs the right to read
+        them) matched with the socket tables of its own network namespace."""
+        fd_dir = self.real(f"/proc/{pid}/fd")
+        inodes = set()
+        for name in os.listdir(fd_dir):
+            try:
+                inode = socket_inode(os.readlink(os.path.join(fd_dir, name)))
+            except OSError:
+                continue  # closed while we looked
+            if inode is not None:
+                inodes.add(inode)
+        tables = ((procnet.tcp_listeners, "tcp", False), (procnet.tcp_listeners, "tcp6", True),
+                  (procnet.unix_listeners, "unix", None))
+        found = []
+        for parse, table, ipv6 in tables:
+            try:
+                text = self.read_proc(f"/proc/{pid}/net/{table}", limit=64 * 1024 * 1024)
+            except FileNotFoundError:
+                continue  # no IPv6 in this kernel
+            listening = parse(text) if ipv6 is None else parse(text, ipv6=ipv6)
+            kind = "unix" if table == "unix" else "tcp"
+            found += [Listener(kind, address) for inode, address in listening.items() if inode in inodes]
+        return sorted(found, key=lambda l: (l.kind, l.address))
 
     def unix_listeners(self, pid: int) -> list[str]:
         """Paths of the unix sockets a process has open (needs permission to read its fds)."""

@@ -65,3 +65,27 @@ def redact_inspect(data: dict[str, Any], *, in_place: bool = False) -> dict[str,
     # Storage-driver internals: long, host-specific and never audited.
     data.pop("GraphDriver", None)
     return data
+
+
+_SECRET_OPTION = ("password", "pass", "passwd", "secret", "token", "key")
+
+
+def redact_volume(data: dict[str, Any]) -> dict[str, Any]:
+    """A volume's inspect data without credentials in its driver options (cifs and nfs mounts carry
+    `password=` in `o`); the options that say what is mounted (type, o's flags, device) stay."""
+    options = data.get("Options")
+    if isinstance(options, dict):
+        cleaned = {}
+        for key, value in options.items():
+            if str(key).lower() in _SECRET_OPTION:
+                cleaned[key] = REDACTED
+            elif str(key) == "o" and isinstance(value, str):
+                parts = []
+                for part in value.split(","):
+                    name, eq, _ = part.partition("=")
+                    parts.append(f"{name}={REDACTED}" if eq and name.lower() in _SECRET_OPTION else part)
+                cleaned[key] = ",".join(parts)
+            else:
+                cleaned[key] = value
+        data = {**data, "Options": cleaned}
+    return data

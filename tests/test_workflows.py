@@ -122,3 +122,27 @@ def test_merge_refuses_what_is_not_a_report(tmp_path, capsys):
     junk.write_text("[1, 2]")
     assert main(["merge", str(junk)]) == 2
     assert "not a docker-cis-bench JSON report" in capsys.readouterr().err
+
+
+def test_a_finding_that_got_worse_is_new(tmp_path, capsys):
+    # Yesterday /etc was bound read-only into web (5.5 WARN); today read-write (FAIL).
+    def etc_bind(rw):
+        return {"container": {"name": "web", "inspect": {"Mounts": [
+            {"Type": "bind", "Source": "/etc", "Destination": "/hostetc", "RW": rw, "Propagation": "rprivate"}]}}}
+
+    yesterday = tmp_path / "yesterday.json"
+    main(["--facts", facts_file(tmp_path, "y.json", etc_bind(False)), "-f", "json", "-o", str(yesterday)])
+    capsys.readouterr()
+    worse = facts_file(tmp_path, "t.json", etc_bind(True))
+    code, data = audit_json(["--facts", worse, "--baseline", str(yesterday)])
+    web = next(i for i in next(r for r in data["results"] if r["id"] == "5.5")["items"] if i["resource"] == "web")
+    assert web["status"] == "FAIL" and web["change"] == "new" and web["previous_status"] == "WARN"
+    assert main(["--facts", worse, "--baseline", str(yesterday), "--fail-on", "new", "-q"]) == 1
+    # The same finding, no worse, is not new; one that got better is not new either.
+    assert main(["--facts", facts_file(tmp_path, "s.json", etc_bind(False)), "--baseline", str(yesterday),
+                 "--fail-on", "new", "-q"]) == 0
+    failing = tmp_path / "failing.json"
+    main(["--facts", worse, "-f", "json", "-o", str(failing)])
+    capsys.readouterr()
+    assert main(["--facts", facts_file(tmp_path, "b.json", etc_bind(False)), "--baseline", str(failing),
+                 "--fail-on", "new", "-q"]) == 0

@@ -9,7 +9,7 @@ from bench import __version__
 from bench.collect.engine import collect_containers, collect_engine, collect_images
 from bench.daemon import config_of
 from bench.engine_api.session import EngineOptions, EngineSession
-from bench.facts import FACT_GROUPS, FACT_TYPES, Facts, Probe
+from bench.facts import FACT_GROUPS, FACT_TYPES, ContainersFacts, Facts, Probe
 from bench.hostio import Host
 
 # What a fact group needs collected before it: the files of a daemon depend on its configuration,
@@ -59,6 +59,19 @@ def _guarded(group: str, collect: Callable[[], Probe]) -> Probe:
         return FACT_TYPES[group](error=f"collecting {group} facts failed: {type(exc).__name__}: {exc}")
 
 
+def _containers(session: EngineSession, host: Host, remote: Optional[str],
+                progress: Optional[Callable[[str, int, int], None]]) -> ContainersFacts:
+    from bench.collect import system
+    from bench.collect.related import collect_related
+
+    facts = collect_containers(session, None if progress is None else (lambda done, total: progress("inspect", done, total)))
+    if not facts.error:
+        collect_related(session, facts)
+        if not remote:
+            facts.resolved_paths = system.resolve_sources(host, facts)
+    return facts
+
+
 def collect_facts(host: Host, options: CollectOptions) -> Facts:
     from bench.collect import system
     from bench.collect.daemon import find_daemon
@@ -96,17 +109,14 @@ def collect_facts(host: Host, options: CollectOptions) -> Facts:
         gather("files", lambda: collect_files(host, facts.daemon, config, facts.engine, options.extra_paths),
                host_side=True)
         progress = options.progress
-        gather("containers", lambda: collect_containers(
-            session, None if progress is None else (lambda done, total: progress("inspect", done, total))),
-            after="engine")
+        gather("containers", lambda: _containers(session, host, remote, progress), after="engine")
         gather("images", lambda: collect_images(session), after="engine")
         gather("mounts", lambda: system.collect_mounts(host, facts.daemon.pid), host_side=True)
         gather("audit", lambda: system.collect_audit(host), host_side=True)
         group = str(config.value("group") or "docker") if config is not None and not config.error else "docker"
         gather("docker_group", lambda: system.collect_docker_group(host, group), host_side=True)
-        gather("processes", lambda: system.collect_container_processes(
-            host, {c.id: int((c.inspect.get("State") or {}).get("Pid") or 0) for c in facts.containers.items}),
-            host_side=True, after="containers")
+        gather("processes", lambda: system.collect_container_processes(host, facts.containers),
+               host_side=True, after="containers")
         gather("execs", lambda: collect_execs(host, session, facts.containers, local=not remote), after="containers")
     finally:
         session.close()

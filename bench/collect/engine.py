@@ -15,7 +15,7 @@ _Inspected = tuple[Optional[ContainerFacts], Optional[str]]
 
 
 def collect_engine(session: EngineSession) -> EngineFacts:
-    facts = EngineFacts(error=None, endpoint=session.endpoint, local=session.local)
+    facts = EngineFacts(error=None, endpoint=session.endpoint, local=session.local, transport=session.transport)
     try:
         client = session.client()
         facts.version = client.version(api_version=False)
@@ -23,6 +23,16 @@ def collect_engine(session: EngineSession) -> EngineFacts:
         session.api_version = session.api_version or getattr(client, "api_version", None)
     except Exception as exc:  # the SDK raises many types: requests, docker.errors, OSError
         facts.error = describe_api_error(exc)
+        return facts
+    try:
+        # The default bridge as the running daemon made it: icc and the default binding address are
+        # in its options, whatever daemon.json says now.
+        facts.default_bridge = client.inspect_network("bridge")
+    except Exception as exc:
+        if is_not_found(exc):
+            facts.default_bridge = {}   # a daemon with --bridge=none has no default bridge
+        else:
+            facts.default_bridge_error = describe_api_error(exc)
     return facts
 
 

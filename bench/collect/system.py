@@ -7,8 +7,9 @@ import re
 import shutil
 from typing import Optional
 
-from bench.facts import (AuditFacts, ContainerProcess, FstabEntry, GroupFacts, HostFacts, MountEntry,
-                         MountsFacts, ProcessesFacts)
+from bench.container_values import host_sources
+from bench.facts import (AuditFacts, ContainerProcess, ContainersFacts, FstabEntry, GroupFacts, HostFacts,
+                         MountEntry, MountsFacts, ProcessesFacts)
 from bench.hostio import Host
 
 # Environment variables a check reads; nothing else of the auditor's environment is recorded.
@@ -197,19 +198,50 @@ def read_status(host: Host, pid: int) -> dict[str, str]:
     return status
 
 
-def collect_container_processes(host: Host, containers: dict[str, int]) -> ProcessesFacts:
-    """Processes whose cgroup names one of the given containers (id -> main pid, 0 if stopped),
-    and what the kernel enforces on each container's main process."""
-    facts = ProcessesFacts(error=None)
-    wanted = set(containers)
+def resolve_sources(host: Host, containers: ContainersFacts) -> dict[str, str]:
+    """Each bind source and bind-volume device -> the path the host resolves it to (symlinks
+    followed inside the host root: /bin is /usr/bin on a merged-/usr host)."""
+    resolved = {}
+    for container in containers.items:
+        for source in host_sources(container.inspect.get("Mounts"), containers.volumes):
+            if source.path and source.path not in resolved:
+                try:
+                    resolved[source.path] = host.resolve(source.path)
+                except OSError:
+                    pass  # a loop: read lexically
+    return resolved
+
+
+def _mounts_under(entries: list[MountEntry], destinations: list[str]) -> list[MountEntry]:
+    def under(target: str, base: str) -> bool:
+        base = base.rstrip("/") or "/"
+        return target == base or target.startswith(base.rstrip("/") + "/")
+
+    return [m for m in entries if any(under(m.target, d) for d in destinations)]
+
+
+def collect_container_processes(host: Host, containers: ContainersFacts) -> ProcessesFacts:
+    """Processes whose cgroup names one of the audited containers, and what the kernel enforces on
+    each running container's main process: its status, its uid map, and what is really mounted (and
+    how) under the destinations of its binds."""
+    facts = ProcessesFacts(error=None, mounts={})
+    pids = {c.id: int((c.inspect.get("State") or {}).get("Pid") or 0) for c in containers.items}
+    wanted = set(pids)
     if not wanted:
         return facts
-    for container_id, pid in containers.items():
-        if pid:
-            try:
-                facts.init_status[container_id] = read_status(host, pid)
-            except OSError:
-                pass  # exited since it was inspected
+    for container in containers.items:
+        pid = pids[container.id]
+        if not pid:
+            continue
+        try:
+            facts.init_status[container.id] = read_status(host, pid)
+            facts.uid_maps[container.id] = host.read_proc(f"/proc/{pid}/uid_map")
+            destinations = [s.destination for s in host_sources(container.inspect.get("Mounts"), containers.volumes)]
+            if destinations:
+                entries = parse_mountinfo(host.read_proc(f"/proc/{pid}/mountinfo", limit=8 * 1024 * 1024))
+                facts.mounts[container.id] = _mounts_under(entries, destinations)
+        except OSError:
+            pass  # exited since it was inspected
     try:
         processes = host.processes()
     except Exception as exc:

@@ -7,7 +7,13 @@ import os
 import stat
 from typing import Any, Optional
 
+from bench.errors import InputError
+
 DEFAULT_ENDPOINT = "unix:///var/run/docker.sock"
+
+
+class EndpointError(InputError):
+    """The endpoint or its TLS settings (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) cannot be used."""
 
 
 def resolve_endpoint(base_url: Optional[str], environ: Optional[dict[str, str]] = None
@@ -38,9 +44,16 @@ def _endpoint_from_env(environ: Optional[dict[str, str]]) -> tuple[str, dict[str
         return default_endpoint(env), {}
     if host == "unix://" or host.startswith(("unix:///", "/", "ssh://")):
         return host, {}   # (TLS settings do not apply to an ssh tunnel)
+    from docker.errors import DockerException
     from docker.utils import kwargs_from_env
 
-    kwargs = kwargs_from_env(environment=dict(env))
+    try:
+        kwargs = kwargs_from_env(environment=dict(env))
+    except DockerException as exc:
+        # The SDK's explanation is several sentences; the problem is where the certificates are.
+        where = env.get("DOCKER_CERT_PATH") or "~/.docker"
+        raise EndpointError(f"TLS for {host}: no usable certificates in {where} (DOCKER_CERT_PATH, "
+                            f"DOCKER_TLS_VERIFY): {str(exc).split('. ')[0]}") from None
     return kwargs.get("base_url") or DEFAULT_ENDPOINT, kwargs
 
 

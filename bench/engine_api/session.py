@@ -87,6 +87,14 @@ class EngineSession:
         return None
 
     @property
+    def transport(self) -> str:
+        """unix, ssh, tls or tcp (plain: anyone on the network could have done what this audit did)."""
+        scheme = self.endpoint.split("://", 1)[0]
+        if scheme in ("tcp", "http", "https"):
+            return "tls" if self.options.tls is not None or self._env_kwargs.get("tls") or scheme == "https" else "tcp"
+        return scheme
+
+    @property
     def uses_sdk(self) -> bool:
         if self.endpoint.startswith("ssh://"):
             return False

@@ -215,6 +215,12 @@ class UnixSocketClient:
     def images(self, all: bool = False) -> list[dict[str, Any]]:  # noqa: A002
         return self.get(f"/images/json?only_ids=0&all={int(bool(all))}")
 
+    def inspect_network(self, net_id: str) -> dict[str, Any]:
+        return self.get(f"/networks/{_quote(net_id)}")
+
+    def inspect_volume(self, name: str) -> dict[str, Any]:
+        return self.get(f"/volumes/{_quote(name)}")
+
     def exec_inspect(self, exec_id: str) -> dict[str, Any]:
         return self.get(f"/exec/{_quote(exec_id)}/json")
 

@@ -30,8 +30,12 @@ def result_data(result: RecommendationResult, baseline: Any = None) -> dict[str,
         for item in data["items"]:
             if Status(item["status"]) in FINDINGS:
                 item["change"] = baseline.change_of(result.id, item["resource"])
+                if (result.id, item["resource"]) in baseline.worse:
+                    item["previous_status"] = baseline.worse[(result.id, item["resource"])]
         if result.status in FINDINGS and not any("change" in i for i in data["items"]):
             data["change"] = baseline.change_of(result.id, "")
+            if (result.id, "") in baseline.worse:
+                data["previous_status"] = baseline.worse[(result.id, "")]
     return data
 
 
