@@ -149,6 +149,9 @@ def _exit_verdict(rule: Optional[Rule], open_fields: list[str]) -> _Verdict:
     if rule.action == "never":
         return _Verdict(SOME if open_fields else SILENT, rule,
                         f"`{rule.text}` comes first and silences them{_when(open_fields)}")
+    if rule.action == "unknown":
+        return _Verdict(SOME, rule, f"auditctl -l lists `{rule.text}` twice, and prints a never rule on a path "
+                                    "exactly like a watch: the first of the two may silence them")
     return _Verdict(SOME if open_fields else RECORDED, rule,
                     f"recorded by `{rule.text}`" + (f" only when {_fields(open_fields)}" if open_fields else ""))
 

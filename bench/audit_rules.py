@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Optional, Sequence
 
 LISTS = ("exit", "task", "exclude", "user", "filesystem", "io_uring", "entry")
@@ -45,7 +45,7 @@ class Rule:
     text: str                             # as written (or as auditctl -l printed it)
     origin: str                           # "auditctl -l" or "FILE:LINE"
     list: str                             # exit, task, exclude, user, filesystem, io_uring
-    action: str                           # always or never
+    action: str                           # always, never; unknown: auditctl -l cannot tell
     syscalls: Optional[frozenset[str]]    # None: all syscalls
     fields: tuple[Field, ...] = ()
     watch: bool = False                   # written -w: a dir= rule when PATH is a directory
@@ -178,6 +178,13 @@ def _apply(state: _Loader, line: str, origin: str) -> None:
             return _refused(state, line, origin, "the configuration is locked (-e 2) before it")
         if any(r.identity() == rule.identity() for r in state.rules):
             return _refused(state, line, origin, "the kernel already has this rule (Rule exists)")
+    if state.loaded and rule.watch and any(r.identity() == rule.identity() for r in state.rules):
+        # The kernel refuses a second identical rule, so two identical watches in auditctl -l differ
+        # where the listing does not show: one is a never (or io_uring) rule printed as a watch.
+        rule = replace(rule, action="unknown")
+        state.rules = [replace(r, action="unknown") if r.identity() == replace(rule, action="always").identity()
+                       else r for r in state.rules]
+        state.notes.append(f"auditctl -l lists `{line}` twice: one of them is not what it looks like")
     if "-A" in spec:
         state.rules.insert(0, rule)
     else:
