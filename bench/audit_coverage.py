@@ -114,6 +114,14 @@ def docker_exec_recorded(rules: RuleSet, docker_paths: Sequence[str]) -> Coverag
     return _combine(rules, [_Access("exec", b, p, p) for p in docker_paths for b in (64, 32)])
 
 
+def access_recorded(rules: RuleSet, kind: str, path: str) -> Coverage:
+    """Would one access by a 64-bit process be recorded? kind: write, attr or exec; path: the file
+    as the kernel reaches it (a symlink's target). For explaining a verdict and testing the model."""
+    if kind not in _PERM:
+        raise ValueError(f"kind is one of {', '.join(_PERM)}, not {kind!r}")
+    return _disabled(rules) or _combine(rules, [_Access(kind, 64, path, path)])
+
+
 def _disabled(rules: RuleSet) -> Optional[Coverage]:
     if rules.enabled != 0:
         return None
