@@ -22,8 +22,12 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
+if TYPE_CHECKING:
+    from bench.facts import AuditFacts
+
+LOADED_SOURCE = "auditctl -l"  # AuditFacts.source when the rules are the kernel's
 LISTS = ("exit", "task", "exclude", "user", "filesystem", "io_uring", "entry")
 ACTIONS = ("always", "never", "possible")
 _FIELD = re.compile(r"^([A-Za-z_0-9]+)(!=|<=|>=|&=|=|<|>|&)(.*)$")
@@ -107,6 +111,12 @@ def parse_rules(lines: Iterable[str], *, loaded: bool, source: str,
             enabled, enabled_by = _int(status.get("enabled")), "auditctl -s"
         pid = _int(status.get("pid"))
     return RuleSet(tuple(state.rules), loaded, source, enabled, enabled_by, pid, tuple(state.notes))
+
+
+def rules_of(audit: "AuditFacts") -> RuleSet:
+    """The rule set recorded facts hold: the kernel's when auditctl -l listed it, else the files'."""
+    return parse_rules(audit.rules, loaded=audit.source == LOADED_SOURCE, source=audit.source,
+                       origins=audit.origins, status=audit.status)
 
 
 def _int(text: Optional[str]) -> Optional[int]:

@@ -7,7 +7,7 @@ import re
 import shutil
 from typing import Optional
 
-from bench.audit_rules import augenrules_order
+from bench.audit_rules import LOADED_SOURCE, augenrules_order
 from bench.facts import (AuditFacts, ContainerProcess, FstabEntry, GroupFacts, HostFacts, MountEntry,
                          MountsFacts, ProcessesFacts)
 from bench.hostio import Host
@@ -125,7 +125,7 @@ def collect_audit(host: Host, use_auditctl: bool = True) -> AuditFacts:
             facts.notes.append(f"auditctl -l failed: {exc}")
         else:
             if result.returncode == 0:
-                facts.source = "auditctl -l"
+                facts.source = LOADED_SOURCE
                 facts.rules = [] if result.stdout.strip() == "No rules" else _rule_lines(result.stdout)
                 facts.status = _auditctl_status(host, auditctl, facts.notes)
                 return facts

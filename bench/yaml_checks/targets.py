@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from bench.audit_coverage import file_coverage
-from bench.audit_rules import parse_rules
+from bench.audit_rules import rules_of
 from bench.check import MISSING, Container, lookup, no_containers
 from bench.daemon import OPTION_KINDS, config_of, format_value
 from bench.facts import Facts, FileFacts
@@ -153,9 +153,8 @@ def _link_note(file: FileFacts) -> str:
 
 def _judge_watch(spec: YamlCheckSpec, file: FileFacts, facts: Facts) -> Outcome:
     audit = facts.audit
-    loaded = audit.source == "auditctl -l"
-    rules = parse_rules(audit.rules, loaded=loaded, source=audit.source, origins=audit.origins,
-                        status=audit.status)
+    rules = rules_of(audit)
+    loaded = rules.loaded
     # An executable (or one whose mode is unknown) must have its executions recorded too.
     executable = file.mode is None or (file.kind == "file" and bool(file.mode & 0o111))
     coverage = file_coverage(rules, file.path, target=file.resolved if file.link else None,
@@ -171,7 +170,7 @@ def _judge_watch(spec: YamlCheckSpec, file: FileFacts, facts: Facts) -> Outcome:
     if coverage.status == "disabled":
         return Outcome(Status.FAIL, f"nothing is audited{where}: {coverage.reason}")
     return Outcome(Status.FAIL, f"no audit rule records changes to {file.path} ({audit.source}: "
-                                f"{len(audit.rules)} rules{where and ''}): {coverage.reason}")
+                                f"{len(audit.rules)} rules): {coverage.reason}")
 
 
 def _judge_file(spec: YamlCheckSpec, file: FileFacts, facts: Facts) -> Outcome:
