@@ -17,7 +17,6 @@ import shutil
 import socket
 import struct
 import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -101,8 +100,10 @@ class Listener:
 @contextlib.contextmanager
 def _audit_window(auditctl: str) -> Iterator[Listener]:
     """Auditing on, records collected, and off again however the test ends."""
-    lock = open(Path(tempfile.gettempdir()) / "docker-cis-bench-audit-live.lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)  # two checkouts running this test would switch auditing under each other
+    # Two checkouts running this test would switch auditing under each other: they take turns, by a
+    # lock on the one file they share and nothing else locks (leaving no lock file behind).
+    lock = open(auditctl, "rb")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     try:
         if _enabled(auditctl) != 0:
             pytest.skip("auditing is on here; this test adds never, task and exclude rules that would hide "
@@ -125,7 +126,8 @@ def _audit_window(auditctl: str) -> Iterator[Listener]:
 # directory, {k} its key. Task and exclude rules take no key; they are deleted by their spec.
 SCENARIOS = [
     ("a watch records writes", ["-w {d}/f -p wa -k {k}"], "write", "f"),
-    ("a never rule before the watch silences it", ["-a never,exit -F path={d}/f", "-w {d}/f -p wa -k {k}"], "write", "f"),
+    ("a never rule before the watch silences it", ["-a never,exit -F path={d}/f", "-w {d}/f -p wa -k {k}"],
+     "write", "f"),
     ("a never rule after the watch does not", ["-w {d}/f -p wa -k {k}", "-a never,exit -F path={d}/f -k {k}"],
      "write", "f"),
     ("-A puts the never rule first", ["-w {d}/f -p wa -k {k}", "-A never,exit -F path={d}/f -k {k}"], "write", "f"),
@@ -147,8 +149,8 @@ SCENARIOS = [
      "exec", "bin"),
     ("-S execve records every execution", ["-a always,exit -F arch=b64 -S execve -F dir={d} -k {k}"], "exec", "bin"),
     ("-a never,task stops auditing of new processes", ["-a never,task", "-w {d}/f -p wa -k {k}"], "write", "f"),
-    ("excluding SYSCALL records drops the whole event", ["-w {d}/f -p wa -k {k}", "-a always,exclude -F msgtype=SYSCALL"],
-     "write", "f"),
+    ("excluding SYSCALL records drops the whole event",
+     ["-w {d}/f -p wa -k {k}", "-a always,exclude -F msgtype=SYSCALL"], "write", "f"),
     ("excluding EXECVE records", ["-w {d}/bin -p x -k {k}", "-a always,exclude -F msgtype=EXECVE"], "exec", "bin"),
     ("a rule for other login users", ["-a always,exit -F path={d}/f -F perm=wa -F auid=12345 -k {k}"], "write", "f"),
 ]
