@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.report_files import ReportFileError, load_report
 from bench.results import Report
-from bench.status import FINDINGS, SEVERITY, Status
+from bench.status import FINDINGS, SEVERITY
 
 Key = tuple[str, str]
 

@@ -197,6 +197,10 @@ class AuditFacts(Probe):
     source: str = ""                      # "auditctl -l" or the rule files read
     rules: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Rules read from files: "FILE:LINE" of each, parallel to rules (empty for auditctl -l).
+    origins: list[str] = field(default_factory=list)
+    # `auditctl -s` as key -> value ("enabled": "1", "pid": "812", ...); empty where not asked.
+    status: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

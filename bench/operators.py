@@ -171,6 +171,7 @@ OPERATORS: dict[str, Operator] = {op.name: op for op in (
 
 FILE_OPERATORS = ("mode_at_most", "owned_by")
 AUDIT_OPERATORS = ("watched",)
-# The audit target finds the rules that watch a file; the file is watched when there are some.
-OPERATORS["watched"] = Operator("watched", False, _none, lambda hits, _e: bool(hits),
-                                lambda e: "watched by an audit rule")
+# The audit target judges a file's audit coverage itself (bench/audit_coverage.py, called from
+# yaml_checks/targets.py); this operator only names that judgement for check files.
+OPERATORS["watched"] = Operator("watched", False, _none, lambda covered, _e: bool(covered),
+                                lambda e: "recorded by a loaded audit rule")

@@ -137,11 +137,46 @@ def test_unknown_daemon_configuration_leaves_config_roles_unknown(fake_root):
 
 
 def test_audit_rules_from_rule_files_when_auditctl_is_unusable(fake_root):
-    make(fake_root, "/etc/audit/rules.d/docker.rules", "# docker\n-w /usr/bin/dockerd -k docker\n")
-    make(fake_root, "/etc/audit/audit.rules", "-D\n-w /etc/docker -k docker\n")
+    # augenrules rebuilds audit.rules from rules.d at auditd's start: rules.d is what loads, in
+    # version order, the last bare -D first and the last -e last; a hand edit of audit.rules is lost.
+    make(fake_root, "/etc/audit/rules.d/10-docker.rules", "# docker\n-w /usr/bin/dockerd -k docker\n-e 2\n")
+    make(fake_root, "/etc/audit/rules.d/9-base.rules", "-w /etc/docker -k docker\n\n-D\n")
+    make(fake_root, "/etc/audit/rules.d/notes.txt", "-w /ignored\n")
+    make(fake_root, "/etc/audit/audit.rules", "-D\n-w /hand/edited -k lost\n")
     facts = collect_audit(Host(str(fake_root)), use_auditctl=False)
-    assert facts.rules == ["-D", "-w /etc/docker -k docker", "-w /usr/bin/dockerd -k docker"]
-    assert facts.source == "/etc/audit/audit.rules, /etc/audit/rules.d/docker.rules"
+    assert facts.rules == ["-D", "-w /etc/docker -k docker", "-w /usr/bin/dockerd -k docker", "-e 2"]
+    assert facts.origins == ["/etc/audit/rules.d/9-base.rules:3", "/etc/audit/rules.d/9-base.rules:1",
+                             "/etc/audit/rules.d/10-docker.rules:2", "/etc/audit/rules.d/10-docker.rules:3"]
+    assert facts.source == "/etc/audit/rules.d/*.rules as augenrules concatenates them" and not facts.status
+
+
+def test_audit_rules_from_audit_rules_when_rules_d_holds_none(fake_root):
+    make(fake_root, "/etc/audit/rules.d/README", "not rules\n")
+    make(fake_root, "/etc/audit/audit.rules", "## generated\n-D\n\n-w /etc/docker -k docker\n")
+    facts = collect_audit(Host(str(fake_root)), use_auditctl=False)
+    assert facts.rules == ["-D", "-w /etc/docker -k docker"]
+    assert facts.origins == ["/etc/audit/audit.rules:2", "/etc/audit/audit.rules:4"]
+    assert facts.source == "/etc/audit/audit.rules"
+
+
+class _Ran:
+    def __init__(self, returncode: int, stdout: str, stderr: str = ""):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def test_loaded_audit_rules_come_with_auditctl_status(fake_root, monkeypatch):
+    host = Host(str(fake_root))
+    answers = {"-l": _Ran(0, "-w /etc/docker -p rwxa -k docker\n"),
+               "-s": _Ran(0, "enabled 1\nfailure 1\npid 812\nloginuid_immutable 0 unlocked\n")}
+    monkeypatch.setattr(Host, "is_local_root", property(lambda self: True))
+    monkeypatch.setattr(host, "run", lambda argv, timeout=None: answers[argv[-1]])
+    monkeypatch.setattr("bench.collect.system._find_binary", lambda host, name: "/sbin/auditctl")
+    facts = collect_audit(host)
+    assert facts.source == "auditctl -l" and facts.rules == ["-w /etc/docker -p rwxa -k docker"]
+    assert facts.status == {"enabled": "1", "failure": "1", "pid": "812", "loginuid_immutable": "0 unlocked"}
+    answers["-s"] = _Ran(1, "", "Error sending status request (Operation not permitted)")
+    facts = collect_audit(host)
+    assert facts.status == {} and any("auditctl -s failed" in n for n in facts.notes)
 
 
 def test_no_audit_system_at_all_is_known_to_have_no_rules(fake_root):

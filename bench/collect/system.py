@@ -7,6 +7,7 @@ import re
 import shutil
 from typing import Optional
 
+from bench.audit_rules import LOADED_SOURCE, augenrules_order
 from bench.container_values import host_sources
 from bench.facts import (AuditFacts, ContainerProcess, ContainersFacts, FstabEntry, GroupFacts, HostFacts,
                          MountEntry, MountsFacts, ProcessesFacts)
@@ -109,12 +110,13 @@ def collect_mounts(host: Host, daemon_pid: Optional[int] = None) -> MountsFacts:
     return facts
 
 
-AUDIT_RULE_FILES = ("/etc/audit/audit.rules",)
+AUDIT_RULES_FILE = "/etc/audit/audit.rules"
 AUDIT_RULES_DIR = "/etc/audit/rules.d"
 
 
 def collect_audit(host: Host, use_auditctl: bool = True) -> AuditFacts:
-    """Loaded rules from `auditctl -l` where it works; else the rule files auditd loads at boot."""
+    """Loaded rules from `auditctl -l` (and whether auditing is on, from `auditctl -s`) where it
+    works; else the rules the rule files declare for the next boot."""
     facts = AuditFacts(error=None)
     auditctl = _find_binary(host, "auditctl") if use_auditctl else None
     if auditctl and host.is_local_root:
@@ -124,34 +126,78 @@ def collect_audit(host: Host, use_auditctl: bool = True) -> AuditFacts:
             facts.notes.append(f"auditctl -l failed: {exc}")
         else:
             if result.returncode == 0:
-                facts.source = "auditctl -l"
+                facts.source = LOADED_SOURCE
                 facts.rules = [] if result.stdout.strip() == "No rules" else _rule_lines(result.stdout)
+                facts.status = _auditctl_status(host, auditctl, facts.notes)
                 return facts
             facts.notes.append(f"auditctl -l failed: {(result.stderr or result.stdout).strip()[:200]}")
     elif not auditctl:
         facts.notes.append("auditctl is not installed")
+    _declared_rules(host, facts)
+    return facts
 
-    files = list(AUDIT_RULE_FILES)
+
+def _auditctl_status(host: Host, auditctl: str, notes: list[str]) -> dict[str, str]:
     try:
-        files += [f"{AUDIT_RULES_DIR}/{n}" for n in host.listdir(AUDIT_RULES_DIR) if n.endswith(".rules")]
-    except OSError:
+        result = host.run([auditctl, "-s"], timeout=10)
+    except Exception as exc:
+        notes.append(f"auditctl -s failed: {exc}")
+        return {}
+    if result.returncode != 0:
+        notes.append(f"auditctl -s failed: {(result.stderr or result.stdout).strip()[:200]}")
+        return {}
+    status = {}
+    for line in result.stdout.splitlines():
+        key, _, value = line.strip().partition(" ")
+        if key:
+            status[key] = value.strip()
+    return status
+
+
+def _declared_rules(host: Host, facts: AuditFacts) -> None:
+    """What auditd's start loads: `augenrules --load` rebuilds audit.rules from rules.d/*.rules
+    whenever that directory holds rules (so a hand edit of audit.rules does not survive it), and
+    loads audit.rules; with no rules.d rules, audit.rules as it stands."""
+    files, problems = [], []
+    names: list[str] = []
+    try:
+        names = sorted(n for n in host.listdir(AUDIT_RULES_DIR) if n.endswith(".rules"))
+    except FileNotFoundError:
         pass
-    read, rules, problems = [], [], []
-    for path in files:
+    except OSError as exc:
+        problems.append(f"{AUDIT_RULES_DIR}: {exc.strerror or exc}")
+    for name in names:
+        path = f"{AUDIT_RULES_DIR}/{name}"
         try:
-            rules += _rule_lines(host.read_text(path))
-            read.append(path)
+            files.append((path, host.read_text(path)))
         except FileNotFoundError:
             continue
         except OSError as exc:
             problems.append(f"{path}: {exc.strerror or exc}")
-    if problems and not read:
-        facts.error = "cannot read the audit rules: " + "; ".join(facts.notes + problems)
-        return facts
-    facts.rules = rules
-    facts.source = ", ".join(read) if read else "no auditctl and no rule files"
+    if files:
+        facts.rules, facts.origins = augenrules_order(files)
+        facts.source = f"{AUDIT_RULES_DIR}/*.rules as augenrules concatenates them"
+        facts.notes += problems
+        return
+    try:
+        text = host.read_text(AUDIT_RULES_FILE)
+    except FileNotFoundError:
+        text = None
+    except OSError as exc:
+        problems.append(f"{AUDIT_RULES_FILE}: {exc.strerror or exc}")
+        text = None
+    if text is None:
+        if problems:
+            facts.error = "cannot read the audit rules: " + "; ".join(facts.notes + problems)
+        else:
+            facts.source = "no auditctl and no rule files"
+        return
+    numbered = [(line.strip(), f"{AUDIT_RULES_FILE}:{n}") for n, line in enumerate(text.splitlines(), 1)
+                if line.strip() and not line.strip().startswith("#")]
+    facts.rules = [line for line, _ in numbered]
+    facts.origins = [origin for _, origin in numbered]
+    facts.source = AUDIT_RULES_FILE
     facts.notes += problems
-    return facts
 
 
 def _rule_lines(text: str) -> list[str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from bench.audit_rules import parse_watches, watching
+from bench.audit_coverage import file_coverage
+from bench.audit_rules import rules_of
 from bench.check import MISSING, Container, lookup, no_containers
 from bench.daemon import OPTION_KINDS, config_of, format_value
 from bench.facts import Facts, FileFacts
@@ -151,11 +152,25 @@ def _link_note(file: FileFacts) -> str:
 
 
 def _judge_watch(spec: YamlCheckSpec, file: FileFacts, facts: Facts) -> Outcome:
-    rules, source = facts.audit.rules, facts.audit.source
-    hits = watching(parse_watches(rules), [file.path] + ([file.resolved] if file.resolved else []))
-    if spec.op.test(hits, spec.expected):
-        return Outcome(Status.PASS, f"watched by `{hits[0].rule}` ({source})")
-    return Outcome(Status.FAIL, f"no audit rule watches {file.path} ({source}: {len(rules)} rules)")
+    audit = facts.audit
+    rules = rules_of(audit)
+    loaded = rules.loaded
+    # An executable (or one whose mode is unknown) must have its executions recorded too.
+    executable = file.mode is None or (file.kind == "file" and bool(file.mode & 0o111))
+    coverage = file_coverage(rules, file.path, target=file.resolved if file.link else None,
+                             directory=file.kind == "dir", executable=executable)
+    if coverage.status == "covered" and loaded:
+        return Outcome(Status.PASS, f"watched by `{coverage.rule}` (auditctl -l): {coverage.reason}")
+    if coverage.status == "covered":
+        return Outcome(Status.WARN, f"declared in {coverage.origin or audit.source}; whether the kernel loaded it "
+                                    f"is unknown: {coverage.reason}")
+    where = "" if loaded else f" (rule files only: {audit.source})"
+    if coverage.status == "partial":
+        return Outcome(Status.WARN, f"only partly audited{where}: {coverage.reason}")
+    if coverage.status == "disabled":
+        return Outcome(Status.FAIL, f"nothing is audited{where}: {coverage.reason}")
+    return Outcome(Status.FAIL, f"no audit rule records changes to {file.path} ({audit.source}: "
+                                f"{len(audit.rules)} rules): {coverage.reason}")
 
 
 def _judge_file(spec: YamlCheckSpec, file: FileFacts, facts: Facts) -> Outcome:

@@ -71,16 +71,25 @@ UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/syste
              "/usr/lib/systemd/system")
 
 
-def loaded_audit_rules() -> list[str]:
-    """The rules the kernel has loaded (auditctl -l), else those auditd would load at boot."""
-    auditctl = shutil.which("auditctl") or next((p for p in ("/sbin/auditctl", "/usr/sbin/auditctl")
-                                                 if os.path.exists(p)), None)
+def _auditctl() -> Optional[str]:
+    return shutil.which("auditctl") or next((p for p in ("/sbin/auditctl", "/usr/sbin/auditctl")
+                                             if os.path.exists(p)), None)
+
+
+def loaded_audit_rules() -> Optional[list[str]]:
+    """The rules the kernel has loaded (auditctl -l); None when auditctl cannot say."""
+    auditctl = _auditctl()
     if auditctl:
         listed = subprocess.run([auditctl, "-l"], capture_output=True, text=True)
         if listed.returncode == 0:
             return [] if listed.stdout.strip() == "No rules" else listed.stdout.splitlines()
+    return None
+
+
+def declared_audit_rules() -> list[str]:
+    """The rules auditd would load at boot: rules.d (augenrules rebuilds audit.rules from it), else audit.rules."""
+    files = sorted(Path("/etc/audit/rules.d").glob("*.rules")) or [Path("/etc/audit/audit.rules")]
     rules: list[str] = []
-    files = [Path("/etc/audit/audit.rules")] + sorted(Path("/etc/audit/rules.d").glob("*.rules"))
     for file in files:
         try:
             rules += file.read_text().splitlines()
@@ -89,32 +98,71 @@ def loaded_audit_rules() -> list[str]:
     return rules
 
 
-def watched(path: str, rules: list[str]) -> bool:
-    """A -w watch (or -F path= / dir=) covers path; a directory watch covers what lies beneath."""
-    names = {path, os.path.realpath(path)}
+def audit_state() -> dict[str, str]:
+    """`auditctl -s`: enabled 0/1/2, pid of auditd, ..."""
+    auditctl = _auditctl()
+    listed = subprocess.run([auditctl, "-s"], capture_output=True, text=True) if auditctl else None
+    if not listed or listed.returncode != 0:
+        return {}
+    return dict(line.split(" ", 1) for line in listed.stdout.splitlines() if " " in line)
+
+
+def watched(path: str, rules: list[str], perms: str = "wa") -> bool:
+    """The benchmark's rule: `-w PATH` (all permissions), or -F path=/dir= with a perm field that has
+    `perms`; a directory watch covers what lies beneath. Rules with other fields (arch, auid, ...)
+    or a never action do not count."""
+    # Through a symlink the kernel records its target: a rule on the link itself does not count.
+    names = {os.path.realpath(path)} | (set() if os.path.islink(path) else {path})
     for rule in rules:
         words = shlex.split(rule) if rule.strip() and not rule.lstrip().startswith("#") else []
+        if not words or (words[0] in ("-a", "-A") and "never" in words[1]):
+            continue
+        target, recursive, granted, other = None, True, "rwxa", False
         for i, word in enumerate(words[:-1]):
-            target, recursive = None, True
+            value = words[i + 1]
             if word == "-w":
-                target = words[i + 1]
-            elif word == "-F" and words[i + 1].startswith(("path=", "dir=")):
-                key, _, target = words[i + 1].partition("=")
-                recursive = key == "dir"
-            if target:
-                target = target.rstrip("/") or "/"
-                if any(n == target or (recursive and n.startswith(target.rstrip("/") + "/")) for n in names):
-                    return True
+                target = value
+            elif word == "-p":
+                granted = value
+            elif word == "-F":
+                key, _, val = value.partition("=")
+                if key in ("path", "dir"):
+                    target, recursive = val, key == "dir" or os.path.isdir(val)
+                elif key == "perm":
+                    granted = val
+                elif key not in ("key",):
+                    other = True
+        if not target or other or not set(perms) <= set(granted):
+            continue
+        target = target.rstrip("/") or "/"
+        if any(n == target or (recursive and n.startswith(target.rstrip("/") + "/")) for n in names):
+            return True
     return False
 
 
-def audit_expectation(paths: list[str]) -> str:
-    """CIS 1.7-1.15: each of these files that exists must be watched; none existing: not applicable."""
+def audit_expectation(paths: list[str], binaries: bool = False, declared: bool = False) -> str:
+    """CIS 1.7-1.15: each of these files that exists must be watched (writes and attribute changes,
+    and executions of binaries) by a rule the kernel has loaded, with auditing on and auditd taking
+    the records; rules only in the rule files (declared: what an auditor without auditctl reads)
+    WARN; none existing: not applicable."""
     existing = [p for p in paths if p and os.path.lexists(p)]
     if not existing:
         return "SKIP"
-    rules = loaded_audit_rules()
-    return "PASS" if all(watched(p, rules) for p in existing) else "FAIL"
+    perms = "wxa" if binaries else "wa"
+    rules = None if declared else loaded_audit_rules()
+    if rules is None:
+        return "WARN" if all(watched(p, declared_audit_rules(), perms) for p in existing) else "FAIL"
+    if not all(watched(p, rules, perms) for p in existing):
+        return "FAIL"
+    return kernel_audit_expectation()
+
+
+def kernel_audit_expectation() -> str:
+    """For files a loaded rule watches: FAIL while auditing is off, WARN while no auditd takes the records."""
+    state = audit_state()
+    if state.get("enabled", "").startswith("0"):
+        return "FAIL"
+    return "PASS" if state.get("pid", "0").strip() not in ("", "0") else "WARN"
 
 
 def unit_file(name: str) -> Optional[str]:
@@ -183,6 +231,22 @@ def exec_history(offending: bool) -> str:
     return "PASS" if os.path.exists(audit_log()) else "INFO"
 
 
+AUDITED_BINARIES = ("1.7", "1.14", "1.15")
+
+
+def audited_host_files(rec_id: str) -> Optional[list[str]]:
+    """The machine's files CIS 1.7, 1.9-1.12, 1.14 and 1.15 want audited."""
+    return {
+        "1.7": lambda: [dockerd_binary(), "/usr/bin/docker"],
+        "1.9": lambda: ["/etc/docker"],
+        "1.10": lambda: [unit_file("docker.service") or ""],
+        "1.11": lambda: [unit_file("docker.socket") or ""],
+        "1.12": lambda: ["/etc/default/docker"],
+        "1.14": lambda: ["/usr/bin/docker-containerd"],
+        "1.15": lambda: ["/usr/bin/docker-runc"],
+    }.get(rec_id, lambda: None)()
+
+
 def host_expectation(rec_id: str, env: Env, scope: str) -> str:
     """What the benchmark says for the recommendations that depend on this machine."""
     if rec_id == "1.1":
@@ -193,17 +257,9 @@ def host_expectation(rec_id: str, env: Env, scope: str) -> str:
         # The auditor's default minimum is 28.0 (the oldest engine line Docker still patches);
         # an older engine violates this not-scored recommendation: WARN.
         return "PASS" if engine_version(env) >= (28, 0) else "WARN"
-    audited_files = {
-        "1.7": [dockerd_binary(), "/usr/bin/docker"],
-        "1.9": ["/etc/docker"],
-        "1.10": [unit_file("docker.service") or ""],
-        "1.11": [unit_file("docker.socket") or ""],
-        "1.12": ["/etc/default/docker"],
-        "1.14": ["/usr/bin/docker-containerd"],
-        "1.15": ["/usr/bin/docker-runc"],
-    }
-    if rec_id in audited_files:
-        return audit_expectation(audited_files[rec_id])
+    audited = audited_host_files(rec_id)
+    if audited is not None:
+        return audit_expectation(audited, binaries=rec_id in AUDITED_BINARIES)
     files = {
         "3.1": (service_files(), dict(owner=True)),
         "3.2": (service_files(), dict(mode=0o644)),

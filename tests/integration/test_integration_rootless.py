@@ -37,8 +37,9 @@ import pytest
 
 from dockerd import Dockerd, Unavailable, terminate, wait_until_answering
 from helpers import report_schema, run_bench, without_docker_env
-from integration_common import (HOST, IDS, SCOPES, AuditContract, audit_expectation, by_id,
-                                exec_history, file_expectation, offenders, scope_args, statuses)
+from integration_common import (AUDITED_BINARIES, HOST, IDS, SCOPES, AuditContract, audit_expectation,
+                                audited_host_files, by_id, exec_history, file_expectation, offenders, scope_args,
+                                statuses)
 from integration_env import IMAGE, Env, _run_compliant_container, _run_container, environment, free_port, run
 from user_env import User, add_user, bench_as, read_state, setup_python
 
@@ -238,9 +239,13 @@ def env(integration_host: None) -> Iterator[RootlessEnv]:
         yield built
 
 
-def _audited(paths_of):
+OWN_AUDITED = {"1.8": lambda d: [str(d.data_root)], "1.9": lambda d: [str(d.config_dir)],
+               "1.10": lambda d: [str(d.unit_file)], "1.13": lambda d: [str(d.config_file)]}
+
+
+def _audited(rec_id: str):
     """CIS 1.7-1.15 on the rootless daemon's own files, by the host's audit rules."""
-    return lambda env: audit_expectation(paths_of(env.daemon))
+    return lambda env: audit_expectation(OWN_AUDITED[rec_id](env.daemon))
 
 
 def _mode(paths_of, mode: int):
@@ -257,12 +262,12 @@ class TestRootlessDaemonAuditedByRoot(AuditContract):
         "1.5": HOST,
         "1.6": "INFO",   # rootless: only its user can reach the socket
         "1.7": HOST,     # /usr/sbin/dockerd, /usr/bin/docker
-        "1.8": _audited(lambda d: [str(d.data_root)]),
-        "1.9": _audited(lambda d: [str(d.config_dir)]),
-        "1.10": _audited(lambda d: [str(d.unit_file)]),
+        "1.8": _audited("1.8"),
+        "1.9": _audited("1.9"),
+        "1.10": _audited("1.10"),
         "1.11": "SKIP",  # no docker.socket user unit; the system's starts the system daemon
         "1.12": "SKIP",  # /etc/default/docker configures the system daemon
-        "1.13": _audited(lambda d: [str(d.config_file)]),
+        "1.13": _audited("1.13"),
         "1.14": HOST, "1.15": HOST,
         # 2 Daemon configuration, from ~/.config/docker/daemon.json
         "2.1": "PASS",   # icc=false there
@@ -338,10 +343,12 @@ def _user_expected(rec_id: str, env: RootlessEnv, scope: str) -> str:
         return "ERROR"
     if rec_id in ("5.22", "5.23") and env.audit_log == "denied":
         return "ERROR"
-    if rec_id in AUDIT_IDS and env.audit_rules == "missing":
-        # No auditctl as the user, no rule files: nothing is watched.
-        return TestRootlessDaemonAuditedByRoot().expected(rec_id, env, scope).replace("PASS", "FAIL")
-    return TestRootlessDaemonAuditedByRoot().expected(rec_id, env, scope)
+    root = TestRootlessDaemonAuditedByRoot().expected(rec_id, env, scope)
+    if rec_id in AUDIT_IDS and root != "SKIP":
+        # No auditctl as the user: the rule files are all it reads, declared rules and no more.
+        paths = OWN_AUDITED[rec_id](env.daemon) if rec_id in OWN_AUDITED else audited_host_files(rec_id)
+        return audit_expectation(paths or [], binaries=rec_id in AUDITED_BINARIES, declared=True)
+    return root
 
 
 @pytest.fixture(scope="module")
