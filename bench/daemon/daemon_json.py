@@ -26,8 +26,11 @@ UNMARSHAL_SINCE = (23, 0)
 _OPTION_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 # Members of the "proxies" object, decoded into dockerd's Proxies struct (Engine 23.0 and later).
 _PROXY_KEYS = ("http-proxy", "https-proxy", "no-proxy")
-# Pointer fields: null leaves them unset (the other bools are set false through their flag).
-_POINTER_BOOLS = ("tls", "tlsverify")
+# Bool flags bound to dockerd's command-line options rather than to its Config (daemonOptions in
+# daemon/command/options.go; commonFlags in v1.11.2): setting them from the file changes nothing,
+# since their values were copied into the Config before the file is read (verified on 20.10 for
+# debug). The other bool flags write into the Config the file's values are merged with.
+_OPTIONS_BOUND = ("debug", "tls", "tlsverify")
 
 
 @dataclass
@@ -163,7 +166,10 @@ def _check_keys(flat: dict[str, Any], origin: dict[str, str], path: str, generat
         if key in known:
             continue
         where = f" (inside {origin[key]!r})" if key in origin else ""
-        if not _OPTION_NAME.fullmatch(key) or generation == MFLAG:
+        if generation == MFLAG:
+            raise ConfigError(f"{path}: unknown key {key!r}{where}: Engine 1.12 and earlier have no such "
+                              "daemon.json option, and refuse a file with one")
+        if not _OPTION_NAME.fullmatch(key):
             hint = f"; dockerd's name is {key.lower()!r}" if key.lower() in known else ""
             raise ConfigError(f"{path}: unknown key {key!r}{where}: dockerd refuses keys that match none of "
                               f"its options (it compares them case-sensitively){hint}")
@@ -175,9 +181,10 @@ def _check_keys(flat: dict[str, Any], origin: dict[str, str], path: str, generat
 def _read_value(option: Option, key: str, value: Any, data: dict[str, Any], path: str, source: str,
                 result: DaemonJson) -> None:
     if value is None:
-        if option.kind == "bool" and key not in _POINTER_BOOLS:
+        if option.kind == "bool" and key not in _OPTIONS_BOUND:
             # The bool flag is set from fmt.Sprint(nil), "<nil>": pflag's and mflag's boolValue.Set
-            # store false before returning the error, which dockerd ignores (verified on 20.10).
+            # store false before returning the error, which dockerd ignores, and the merge keeps
+            # that false (verified on 20.10 with icc).
             result.settings[key] = Setting(key, False, source, written=None)
             result.notes.append(f"{path}: {key!r} is null, which dockerd reads as false")
         else:
@@ -212,7 +219,7 @@ def _read_nested(key: str, members: dict[str, Any], path: str, source: str, gene
         raise ConfigError(f"{path}: {key!r} must be {_KIND_WORDS[target.kind]}, not an object")
     for inner, value in members.items():
         option = readable.get(inner) or (OPTIONS.get(named[inner]) if inner in named else None)
-        if option is not None and option.kind == "bool" and inner not in _POINTER_BOOLS:
+        if option is not None and option.kind == "bool" and inner not in _OPTIONS_BOUND:
             # Only the bool flag named by the key is set (from fmt.Sprint of the value), and the merge
             # keeps it; the struct has no field under key, so nothing else of this object is read.
             result.settings[option.key] = Setting(option.key, _sprint_bool(value), f"{source} (in {key!r})",

@@ -146,12 +146,25 @@ def _cert_files(config: EffectiveConfig, explicit: dict, environ: Optional[Mappi
     elif env.get("HOME") or home:
         base = env.get("HOME") or home
         directory, why = posixpath.join(str(base), ".docker"), "~/.docker of the daemon's user"
-    assumed = []
+    # When the command line does not turn TLS on (--tls, --tlsverify, or DOCKER_TLS_VERIFY in the
+    # environment), dockerd drops the command line's TLS files and their defaults before reading
+    # daemon.json (SetDefaultOptions: TLSOptions = nil; loadDaemonCliConfig): TLS turned on in
+    # daemon.json then has only the files daemon.json names (verified on 20.10: "Could not load X509
+    # key pair (cert: "", key: "")" when they are given as flags).
+    flag_tls = (config.value("tls") is True and "tls" in config.flag_keys) or "tlsverify" in config.flag_keys
+    env_verify = bool(env.get("DOCKER_TLS_VERIFY"))
+    drops_flags = not flag_tls and environ is not None and not env_verify
+    assumed, missing = [], []
     for attr, key, name in _FILES:
         setting = explicit.get(key)
-        if setting is not None and setting.value:
+        from_flag = setting is not None and setting.source.startswith("flag ")
+        if setting is not None and setting.value and not (from_flag and drops_flags):
             setattr(result, attr, str(setting.value))
             result.sources[attr] = setting.source
+        elif drops_flags:
+            result.sources[attr] = ("dropped: TLS is turned on in daemon.json only" if from_flag
+                                    else "not set in daemon.json")
+            missing.append(key)
         elif directory is not None:
             setattr(result, attr, posixpath.join(directory, name))
             result.sources[attr] = f"default ({why})"
@@ -161,6 +174,12 @@ def _cert_files(config: EffectiveConfig, explicit: dict, environ: Optional[Mappi
     if assumed and environ is None:
         result.notes.append(f"{', '.join(assumed)} not set and the daemon's environment unknown: assumed in "
                             f"{directory}; DOCKER_CERT_PATH or DOCKER_CONFIG there would move them")
+    if not flag_tls and environ is None:
+        result.notes.append("TLS is turned on in daemon.json only: dockerd uses the command line's TLS files "
+                            "then only with DOCKER_TLS_VERIFY in its environment, which is unknown")
+    if drops_flags and ("tlscert" in missing or "tlskey" in missing):
+        result.notes.append(f"TLS is turned on in daemon.json only, which does not name {', '.join(missing)}: "
+                            "dockerd cannot load a certificate and would not start like this")
     if result.mode == "tls" and result.ca:
         result.notes.append("without client verification the CA file is not used")
 
