@@ -103,6 +103,10 @@ def parse_flags(argv: list[str], generation: Optional[str] = None,
     settings: dict[str, Setting] = {}
     control: dict[str, Any] = {}
     notes = list(parsed.notes)
+    given = {use.key for use in parsed.uses}
+    if {"graph", "data-root"} <= given:
+        # cmd/dockerd/daemon.go loadDaemonCliConfig (17.06-20.10); -g is gone from 23.0.
+        raise ConfigError('dockerd refuses both "--graph" and "--data-root"')
     quoted_tls = generation == PFLAG and _quotes_tls_paths(engine_version)
     for use in parsed.uses:
         value = _flag_value(use)
@@ -414,27 +418,36 @@ def _go_decimal(text: str) -> int:
 
 def render_flags(settings: dict[str, Setting], control: Optional[dict[str, Any]] = None,
                  generation: str = PFLAG) -> list[str]:
-    """A canonical argv for these settings: long flags, every value after "=", list and map flags
-    repeated. Parsing it gives the same settings back."""
-    argv = ["dockerd" if generation == PFLAG else "docker"] + ([] if generation == PFLAG else ["daemon"])
+    """A canonical argv for these settings: long flags, list and map flags repeated, a bool's value
+    after "=", any other value after "=" for pflag and as the next word for mflag (whose `=` form
+    strips quotes). Parsing it gives the same settings back."""
+    argv = ["dockerd"] if generation == PFLAG else ["docker", "daemon"]
+
+    def flag(name: str, value: Any, boolean: bool = False) -> list[str]:
+        text = format_value(value)
+        return [f"{name}={text}"] if boolean or generation == PFLAG else [name, text]
+
     for key in sorted(settings):
         option = OPTIONS[key]
-        flag = option.primary_flag(generation)
-        if flag is None:
+        name = option.primary_flag(generation)
+        if name is None:
             raise ValueError(f"{key} has no flag in the {generation} generation")
         value = settings[key].value
         if option.kind in ("list", "any") and isinstance(value, list):
-            argv += [f"{flag}={item}" for item in value]
+            values = list(value)
         elif option.kind == "map":
-            argv += [f"{flag}={k}={v}" for k, v in value.items()]
+            values = [f"{k}={v}" for k, v in value.items()]
         elif option.kind == "ulimits":
-            argv += [f"{flag}={u['Name']}={u['Soft']}:{u['Hard']}" for u in value.values()]
+            values = [f"{u['Name']}={u['Soft']}:{u['Hard']}" for u in value.values()]
         elif key == "runtimes":
-            argv += [f"{flag}={name}={spec.get('path', '')}" for name, spec in value.items()]
+            values = [f"{name_}={spec.get('path', '')}" for name_, spec in value.items()]
         elif key == "features":
-            argv += [f"{flag}={name}={format_value(on)}" for name, on in value.items()]
+            values = [f"{name_}={format_value(on)}" for name_, on in value.items()]
         else:
-            argv.append(f"{flag}={format_value(value)}")
+            argv += flag(name, value, option.kind == "bool")
+            continue
+        for item in values:
+            argv += flag(name, item)
     for name, value in sorted((control or {}).items()):
-        argv.append(f"{name}={format_value(value)}")
+        argv += flag(name, value, isinstance(value, bool))
     return argv
