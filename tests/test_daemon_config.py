@@ -379,3 +379,20 @@ def test_tls_settings_dockerd_implies(argv, text, version, tls, tlsverify):
         argv = ["dockerd", *argv]
     merged = config(argv, text, version)
     assert merged.value("tls") is tls and merged.value("tlsverify") is tlsverify
+
+
+@pytest.mark.parametrize("argv,text,problem", [
+    # Built-in log drivers match option names exactly, all lowercase (verified live on 20.10).
+    (["--log-opt", "Max-Size=10m"], None, "log opt 'Max-Size'"),
+    (["--log-driver=syslog"], '{"log-opts": {"Syslog-Address": "udp://10.0.0.9:514"}}', "log opt 'Syslog-Address'"),
+    # Every storage driver parses its options as key=value (verified live on 20.10).
+    (["--storage-opt", "overlay2.size"], None, "without key=value"),
+])
+def test_driver_options_dockerd_refuses(argv, text, problem):
+    merged = config(["dockerd", *argv], text)
+    assert merged.error and problem in merged.error
+
+
+def test_a_log_driver_plugin_checks_its_own_options():
+    merged = config(["dockerd", "--log-driver", "grafana/loki:latest", "--log-opt", "Loki-URL=http://x"])
+    assert merged.error is None and merged.value("log-opts") == {"Loki-URL": "http://x"}

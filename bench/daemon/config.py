@@ -112,8 +112,9 @@ def _as_dockerd_reads(settings: dict[str, Setting], config: EffectiveConfig, fil
         settings["log-level"] = _log_level_setting(level, config.generation)
     opts = settings.get("storage-opts")
     if opts is not None:
-        settings["storage-opts"] = Setting(opts.key, [_storage_opt(o) for o in opts.value], opts.source,
+        settings["storage-opts"] = Setting(opts.key, [_storage_opt(o, opts) for o in opts.value], opts.source,
                                            written=opts.value)
+    _check_log_opts(settings)
     for address in settings.get("hosts", Setting("hosts", [], "")).value:
         if address.strip():
             parse_daemon_host(address)  # dockerd refuses the whole command line on a bad one
@@ -151,13 +152,29 @@ def _log_level_setting(setting: Setting, generation: str) -> Setting:
     return Setting(setting.key, level, setting.source, written=written if written != level else None)
 
 
-def _storage_opt(option: str) -> str:
+def _storage_opt(option: str, setting: Setting) -> str:
     # parsers.ParseKeyValueOpt then strings.ToLower(key), as every graph driver reads its options
-    # (moby daemon/graphdriver/*/: parseOptions).
+    # (moby daemon/graphdriver/*/: parseOptions); without "=" the driver fails (verified on 20.10).
     key, eq, value = option.partition("=")
     if not eq:
-        return option.strip()
+        raise ConfigError(f"storage option {option!r} ({setting.source}): dockerd's storage driver refuses an "
+                          "option without key=value")
     return f"{key.strip().lower()}={value.strip()}"
+
+
+def _check_log_opts(settings: dict[str, Setting]) -> None:
+    """Built-in log drivers match their option names exactly (each driver's ValidateLogOpt, called
+    by logger.ValidateLogOpts when dockerd starts) and all of them are lowercase: `Syslog-Address`
+    makes dockerd refuse to start (verified on 20.10). Plugins (a name with / or :) check their own."""
+    opts = settings.get("log-opts")
+    driver = settings.get("log-driver")
+    name = str(driver.value) if driver else "json-file"
+    if opts is None or "/" in name or ":" in name:
+        return
+    for key in opts.value:
+        if key != key.lower():
+            raise ConfigError(f"log opt {key!r} ({opts.source}): the {name} log driver matches option names "
+                              f"exactly and dockerd refuses it (did you mean {key.lower()!r}?)")
 
 
 def config_of(facts: Any) -> EffectiveConfig:
