@@ -14,10 +14,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from bench.daemon.flags import GO_TRUE
+from bench.daemon.flags import GO_TRUE, engine_version_tuple
 from bench.daemon.options import (ACCEPTED_WITHOUT_FLAG, FLAT_KEYS, IGNORED_KEYS, MFLAG, OPTIONS, PFLAG,
                                   ConfigError, Option, Setting, flag_named_keys, json_keys)
-from bench.versions import VersionError, parse_version
 
 # Engine 23.0 switched to json.Unmarshal after dropping a byte order mark and accepting an empty
 # file; before it a json.Decoder read the first JSON value and ignored what followed.
@@ -97,10 +96,7 @@ def parse_daemon_json(text: str, path: str, generation: str = PFLAG, engine_vers
 def _decoder_era(generation: str, engine_version: Any) -> Optional[str]:
     if generation == MFLAG:
         return "decoder"
-    try:
-        version = parse_version(engine_version) if engine_version not in (None, "") else None
-    except VersionError:
-        version = None
+    version = engine_version_tuple(engine_version)
     if version is None:
         return None
     return "unmarshal" if version[:2] >= UNMARSHAL_SINCE else "decoder"

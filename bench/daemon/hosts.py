@@ -56,7 +56,3 @@ def _tcp_address(rest: str, address: str) -> str:
     # about where dockerd listens.
     return f"{shown}:{int(port)}" + (slash + path if path else "")
 
-
-def is_network(address: str) -> bool:
-    """An address other hosts (or a browser on this one) can reach: TCP."""
-    return address.startswith("tcp://")

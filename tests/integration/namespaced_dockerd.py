@@ -71,10 +71,18 @@ def observe(args: list[str], daemon_json: Optional[str] = "{}", env: Optional[di
             i=0
             while [ $i -lt {int(timeout * 5)} ]; do
                 if ! kill -0 $pid 2>/dev/null; then echo "@@exited"; exit 0; fi
-                # Listening is enough: requests wait until the daemon serves them.
                 if ss -Hltn | grep -q . || ss -Hlx | awk '{{print $5}}' | grep -v '^{work}' | grep -q '^/'; then break; fi
                 sleep 0.2; i=$((i+1))
             done
+            # dockerd listens before it initialises (and may still fail then: a log driver's
+            # options, the storage driver): a request is answered, or the connection dropped, once
+            # it is done either way.
+            target=$(ss -Hlx | awk '{{print $5}}' | grep '^/' | grep -v '^{work}' | head -1)
+            if [ -n "$target" ]; then target="unix://$target"
+            else target="tcp://$(ss -Hltn | awk '{{print $4}}' | head -1 | sed 's/^[*]/127.0.0.1/')"; fi
+            timeout {int(timeout)} {shlex.quote(docker_cli())} -H "$target" version >/dev/null 2>&1
+            sleep 0.3
+            if ! kill -0 $pid 2>/dev/null; then echo "@@exited"; exit 0; fi
             echo "@@started"
             ss -Hltn | awk '{{print "@@tcp " $4}}'
             ss -Hlx | awk '{{print "@@unix " $5}}'

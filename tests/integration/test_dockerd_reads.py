@@ -183,3 +183,21 @@ def test_insecure_registries_as_dockerd_reads_them(engine, name, daemon_json, in
     observed, config = _run(engine, ["-H", PROBE], daemon_json, probes=probes)
     assert ("r.example:5000" in observed.probes["registries"]) is insecure
     assert ("r.example:5000" in (config.value("insecure-registries") or [])) is insecure, name
+
+
+@pytest.mark.parametrize("name,flags,daemon_json", [
+    ("a log opt in another case", ["--log-opt", "Max-Size=10m"], "{}"),
+    ("a storage option without =", ["--storage-driver", "vfs", "--storage-opt", "size"], "{}"),
+    ("a TCP host with a bad port", ["-H", "tcp://127.0.0.1:port"], "{}"),
+    ("a ulimit whose soft limit is above the hard one", ["--default-ulimit", "nofile=2048:1024"], "{}"),
+    ("an integer written as a float", [], '{"mtu": 1400.0}'),
+    ("a list option given an object", [], '{"labels": {}}'),
+    ("a ulimit written as the flag's text", [], '{"default-ulimits": {"nofile": "1024:2048"}}'),
+    ("lowercase ulimit fields", [], '{"default-ulimits": {"nofile": {"name": "nofile", "soft": 1024, "hard": 2048}}}'),
+    ("an empty object under an unknown key", [], '{"unused": {}}'),
+    ("the flag's name host, accepted and ignored", [], '{"host": "tcp://127.0.0.1:2392"}'),
+])
+def test_dockerd_starts_where_the_auditor_reads_and_refuses_where_it_refuses(engine, name, flags, daemon_json):
+    observed, config = _run(engine, ["-H", PROBE, *flags], daemon_json)
+    if observed.started:
+        assert sorted(_listening(a) for a in listen_addresses(config)) == sorted(observed.tcp + observed.unix), name
