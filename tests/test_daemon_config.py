@@ -396,3 +396,10 @@ def test_driver_options_dockerd_refuses(argv, text, problem):
 def test_a_log_driver_plugin_checks_its_own_options():
     merged = config(["dockerd", "--log-driver", "grafana/loki:latest", "--log-opt", "Loki-URL=http://x"])
     assert merged.error is None and merged.value("log-opts") == {"Loki-URL": "http://x"}
+
+
+def test_a_list_flags_own_name_in_daemon_json_is_no_conflict():
+    # dockerd compares a list flag's option name ("labels"), not its flag name, with the file's keys;
+    # "label" it accepts and ignores.
+    merged = config(["dockerd", "--label", "a=b"], '{"label": ["c=d"]}')
+    assert merged.value("labels") == ["a=b"] and not any("both" in n for n in merged.notes)

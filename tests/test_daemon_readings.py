@@ -162,3 +162,9 @@ def test_docker_group(argv, text, value, gid):
 
 def test_a_missing_docker_group_leaves_the_daemons_group():
     assert docker_group(config()).gid({}, daemon_gid=0) == 0
+
+
+def test_docker_tls_verify_moved_the_default_address_before_engine_20_10():
+    env = {"DOCKER_TLS_VERIFY": "1"}
+    assert listen_addresses(config(version="19.03.15"), environ=env) == ["tcp://localhost:2376"]
+    assert listen_addresses(config(version="20.10.24"), environ=env) == ["unix:///var/run/docker.sock"]  # verified live

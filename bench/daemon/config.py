@@ -73,7 +73,7 @@ def effective_config(argv: list[str], config_file: Optional[str], config_text: O
             return config
     config.notes += file.notes
     config.file_keys = file.keys
-    conflicts = _conflicts(flag_settings, control, file, generation)
+    conflicts = _conflicts(flag_settings, control, file)
     if conflicts:
         # dockerd refuses to start when an option is set both ways, so this daemon.json was changed
         # after the daemon started: report the flag, which the running daemon did use.
@@ -92,15 +92,11 @@ def effective_config(argv: list[str], config_file: Optional[str], config_text: O
     return config
 
 
-def _conflicts(flags: dict[str, Setting], control: dict[str, Any], file: DaemonJson, generation: str) -> list[str]:
-    """findConfigurationConflicts, step 3: a flag given on the command line whose option (or flag
-    name) the file sets too. dockerd merges "runtimes" instead."""
-    found = []
-    for key in flags:
-        option = OPTIONS[key]
-        long_names = {f[2:] for f in option.spellings(generation) if f.startswith("--")}
-        if key != "runtimes" and (key in file.keys or long_names & file.keys):
-            found.append(key)
+def _conflicts(flags: dict[str, Setting], control: dict[str, Any], file: DaemonJson) -> list[str]:
+    """findConfigurationConflicts, step 3: a flag given on the command line whose name (or, for a
+    list or map flag, whose option's name: "labels" for --label) the file sets too; the option
+    keys here are exactly those names. dockerd merges "runtimes" instead (skipDuplicates)."""
+    found = [key for key in flags if key in file.keys and key != "runtimes"]
     found += [name[2:] for name in control if name[2:] in file.keys]
     return sorted(found)
 

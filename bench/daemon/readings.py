@@ -30,13 +30,14 @@ def log_level(config: EffectiveConfig) -> str:
 
 
 def listen_addresses(config: EffectiveConfig, rootless_uid: Optional[int] = None, *,
-                     default_socket: Optional[str] = None) -> list[str]:
+                     environ: Optional[Mapping[str, str]] = None, default_socket: Optional[str] = None) -> list[str]:
     """The addresses dockerd listens on, normalised (tcp://localhost:2375 for `:2375`). With no
     hosts it listens on tcp://localhost:2376 alone when TLS is on (loadDaemonCliConfig /
     opts.ParseHost: DefaultTLSHost; verified on 20.10: no unix socket then), else on the unix
     socket: /var/run/docker.sock, or $XDG_RUNTIME_DIR/docker.sock (/run/user/UID) for a rootless
-    daemon. default_socket overrides that socket (a caller that knows it better)."""
-    tls_on = config.value("tls") is True
+    daemon. environ: the daemon's environment, where DOCKER_TLS_VERIFY turned TLS on before
+    Engine 20.10 (see tls_mode). default_socket overrides the socket (a caller that knows it)."""
+    tls_on = tls_mode(config, environ).mode != "none"
     if default_socket is None:
         default_socket = f"unix:///run/user/{rootless_uid}/docker.sock" if rootless_uid not in (None, 0) else DEFAULT_SOCKET
     default = DEFAULT_TLS_HOST if tls_on else default_socket

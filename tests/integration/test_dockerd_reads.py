@@ -196,8 +196,16 @@ def test_insecure_registries_as_dockerd_reads_them(engine, name, daemon_json, in
     ("lowercase ulimit fields", [], '{"default-ulimits": {"nofile": {"name": "nofile", "soft": 1024, "hard": 2048}}}'),
     ("an empty object under an unknown key", [], '{"unused": {}}'),
     ("the flag's name host, accepted and ignored", [], '{"host": "tcp://127.0.0.1:2392"}'),
+    ("--label and label (the flag's name) in the file: no conflict", ["--label", "a=b"], '{"label": ["c=d"]}'),
+    ("--label and labels in the file: a conflict", ["--label", "a=b"], '{"labels": ["c=d"]}'),
 ])
 def test_dockerd_starts_where_the_auditor_reads_and_refuses_where_it_refuses(engine, name, flags, daemon_json):
+    if "a conflict" in name:
+        # dockerd refuses the pair; the auditor reports the flag with a note (see the test above).
+        observed = observe(["-H", PROBE, *flags], daemon_json)
+        merged = effective_config(["/usr/sbin/dockerd", "-H", PROBE, *flags], "/etc/docker/daemon.json", daemon_json)
+        assert not observed.started and any("both as a flag" in note for note in merged.notes)
+        return
     observed, config = _run(engine, ["-H", PROBE, *flags], daemon_json)
     if observed.started:
         assert sorted(_listening(a) for a in listen_addresses(config)) == sorted(observed.tcp + observed.unix), name
