@@ -164,18 +164,12 @@ class Host:
     def user_name(self, uid: int) -> Optional[str]:
         if self._users is None:
             self._users = {u.uid: u.name for u in _or_none(self.users)}
-        name = self._users.get(uid)
-        if name is None and self.is_local_root:
-            name = _nss_user(uid)
-        return name
+        return self._users.get(uid) or (_nss_user(uid) if self.is_local_root else None)
 
     def group_name(self, gid: int) -> Optional[str]:
         if self._groups is None:
             self._groups = {g.gid: g.name for g in _or_none(self.groups)}
-        name = self._groups.get(gid)
-        if name is None and self.is_local_root:
-            name = _nss_group(gid)
-        return name
+        return self._groups.get(gid) or (_nss_group(gid) if self.is_local_root else None)
 
     def home_of(self, uid: Optional[int]) -> Optional[str]:
         """A user's home directory from /etc/passwd, or None."""

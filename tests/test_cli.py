@@ -2,74 +2,63 @@
 import json
 import os
 import stat
-import subprocess
-import sys
 
 import pytest
 
-from bench.cli import main
-from helpers import FIXTURES, REPO, apply_case, hardened_data
+from helpers import HARDENED_FACTS, REPO, run_bench, run_main, write_case
 
-HARDENED = str(FIXTURES / "hardened-host.json")
-
-
-def run(args, capsys):
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
+HARDENED = str(HARDENED_FACTS)
 
 
 def write_facts(tmp_path, case):
-    path = tmp_path / "facts.json"
-    path.write_text(json.dumps(apply_case(hardened_data(), case)))
-    return str(path)
+    return write_case(tmp_path / "facts.json", case)
 
 
-def test_hardened_host_passes_with_exit_0(capsys):
-    code, out, err = run(["--facts", HARDENED], capsys)
+def test_hardened_host_passes_with_exit_0():
+    code, out, err = run_main(["--facts", HARDENED])
     assert code == 0, out
     assert "Score: 64 of 64" in out and err == ""
 
 
-def test_audit_is_the_default_command_and_failures_exit_1(tmp_path, capsys):
+def test_audit_is_the_default_command_and_failures_exit_1(tmp_path):
     facts = write_facts(tmp_path, {"container": {"inspect": {"HostConfig": {"Privileged": True}}}})
-    code, out, _ = run(["--facts", facts, "--format", "json"], capsys)
+    code, out, _ = run_main(["--facts", facts, "--format", "json"])
     assert code == 1
     result = next(r for r in json.loads(out)["results"] if r["id"] == "5.4")
     assert result["status"] == "FAIL" and result["items"][1]["resource"] == "web"
-    assert run(["audit", "--facts", facts, "--fail-on", "never", "-q"], capsys)[0] == 0
+    assert run_main(["audit", "--facts", facts, "--fail-on", "never", "-q"])[0] == 0
 
 
-def test_fail_on_warn_and_errors_count_as_failures(tmp_path, capsys):
+def test_fail_on_warn_and_errors_count_as_failures(tmp_path):
     warn_only = write_facts(tmp_path, {"daemon_json": {"default-ulimits": "__delete__"}})
-    assert run(["--facts", warn_only, "-q"], capsys)[0] == 0
-    assert run(["--facts", warn_only, "-q", "--fail-on", "warn"], capsys)[0] == 1
+    assert run_main(["--facts", warn_only, "-q"])[0] == 0
+    assert run_main(["--facts", warn_only, "-q", "--fail-on", "warn"])[0] == 1
     broken = write_facts(tmp_path, {"facts": {"engine": {"error": "permission denied on the Docker API socket"}}})
-    assert run(["--facts", broken, "-q"], capsys)[0] == 1  # an audit that could not look does not pass
+    assert run_main(["--facts", broken, "-q"])[0] == 1  # an audit that could not look does not pass
 
 
-def test_check_skip_and_level_select(capsys):
-    code, out, _ = run(["--facts", HARDENED, "--format", "json", "--check", "5,2.1", "--skip", "5.4,container-user"], capsys)
+def test_check_skip_and_level_select():
+    code, out, _ = run_main(["--facts", HARDENED, "--format", "json", "--check", "5,2.1", "--skip", "5.4,container-user"])
     ids = [r["id"] for r in json.loads(out)["results"]]
     assert "2.1" in ids and "5.1" in ids and "5.4" not in ids and "4.1" not in ids and "1.1" not in ids
-    code, out, _ = run(["--facts", HARDENED, "--format", "json", "--level", "1"], capsys)
+    code, out, _ = run_main(["--facts", HARDENED, "--format", "json", "--level", "1"])
     assert all(r["level"] == 1 for r in json.loads(out)["results"])
 
 
-def test_output_file_is_written_and_stdout_stays_empty(tmp_path, capsys):
+def test_output_file_is_written_and_stdout_stays_empty(tmp_path):
     target = tmp_path / "report.xml"
-    code, out, _ = run(["--facts", HARDENED, "--format", "junit", "--output", str(target)], capsys)
+    code, out, _ = run_main(["--facts", HARDENED, "--format", "junit", "--output", str(target)])
     assert code == 0 and out == ""
     assert target.read_text().startswith('<?xml version="1.0" encoding="UTF-8"?>')
     assert [p.name for p in tmp_path.iterdir()] == ["report.xml"]  # no temporary file left behind
 
 
-def test_output_replaces_a_planted_symlink_instead_of_following_it(tmp_path, capsys):
+def test_output_replaces_a_planted_symlink_instead_of_following_it(tmp_path):
     victim = tmp_path / "victim"
     victim.write_text("precious")
     link = tmp_path / "report.json"
     link.symlink_to(victim)
-    assert run(["--facts", HARDENED, "-f", "json", "-o", str(link)], capsys)[0] == 0
+    assert run_main(["--facts", HARDENED, "-f", "json", "-o", str(link)])[0] == 0
     assert victim.read_text() == "precious"
     assert not link.is_symlink() and json.loads(link.read_text())["schema_version"] == 1
 
@@ -86,60 +75,60 @@ def test_output_replaces_a_planted_symlink_instead_of_following_it(tmp_path, cap
     (["--param", "host-kernel-version.value=banana", "--facts", HARDENED], "not a version"),
     (["--checks-dir", "/nonexistent"], "not a directory"),
 ])
-def test_usage_errors_exit_2_with_one_line(args, message, capsys):
-    code, out, err = run(args, capsys)
+def test_usage_errors_exit_2_with_one_line(args, message):
+    code, out, err = run_main(args)
     assert code == 2
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
     assert err.startswith("docker-cis-bench: error: ")
 
 
-def test_bad_facts_file_exits_2(tmp_path, capsys):
+def test_bad_facts_file_exits_2(tmp_path):
     bad = tmp_path / "f.json"
     bad.write_text('{"schema_version": 99}')
-    code, _, err = run(["--facts", str(bad)], capsys)
+    code, _, err = run_main(["--facts", str(bad)])
     assert code == 2 and "newer than this auditor reads" in err
     bad.write_bytes(b"\xff\xfe{")
-    assert run(["--facts", str(bad)], capsys)[0] == 2
+    assert run_main(["--facts", str(bad)])[0] == 2
 
 
-def test_bad_check_file_exits_2_naming_file_check_and_field(tmp_path, capsys):
+def test_bad_check_file_exits_2_naming_file_check_and_field(tmp_path):
     (tmp_path / "x.yaml").write_text("checks:\n  - id: x-y\n    title: t\n    target: daemon\n    field: icc\n    op: equal\n")
-    code, _, err = run(["--facts", HARDENED, "--checks-dir", str(tmp_path)], capsys)
+    code, _, err = run_main(["--facts", HARDENED, "--checks-dir", str(tmp_path)])
     assert code == 2
     assert "x.yaml:6, check 'x-y', field 'op': unknown operator 'equal'" in err
 
 
-def test_user_checks_outside_the_profile_are_reported(tmp_path, capsys):
+def test_user_checks_outside_the_profile_are_reported(tmp_path):
     (tmp_path / "x.yaml").write_text(
         "checks:\n  - id: site-log-level-warn\n    title: Site policy\n    target: daemon\n"
         "    field: log-level\n    op: equals\n    value: warn\n    default: info\n")
-    code, out, _ = run(["--facts", HARDENED, "--checks-dir", str(tmp_path), "-f", "json", "--check", "site-log-level-warn"], capsys)
+    code, out, _ = run_main(["--facts", HARDENED, "--checks-dir", str(tmp_path), "-f", "json", "--check", "site-log-level-warn"])
     data = json.loads(out)
     assert [r["id"] for r in data["results"]] == ["site-log-level-warn"]
     assert data["results"][0]["status"] == "FAIL" and data["results"][0]["section"] == "custom"
     assert code == 1
 
 
-def test_param_changes_a_checks_expectation(capsys):
-    code, out, _ = run(["--facts", HARDENED, "-f", "json", "--check", "1.2", "--param", "host-kernel-version.value=7.0"], capsys)
+def test_param_changes_a_checks_expectation():
+    code, out, _ = run_main(["--facts", HARDENED, "-f", "json", "--check", "1.2", "--param", "host-kernel-version.value=7.0"])
     assert json.loads(out)["results"][0]["status"] == "FAIL"
 
 
-def test_list_shows_all_83_and_the_checks(capsys):
-    code, out, _ = run(["list", "--format", "json"], capsys)
+def test_list_shows_all_83_and_the_checks():
+    code, out, _ = run_main(["list", "--format", "json"])
     recs = json.loads(out)["recommendations"]
     assert code == 0 and len(recs) == 83 and recs[0]["id"] == "1.1"
-    code, out, _ = run(["list", "--checks"], capsys)
+    code, out, _ = run_main(["list", "--checks"])
     assert "container-not-privileged" in out and "checks/containers.yaml" in out
-    code, out, _ = run(["list", "--files"], capsys)
+    code, out, _ = run_main(["list", "--files"])
     assert "tls-key" in out
 
 
-def test_record_writes_owner_only_facts(tmp_path, monkeypatch, capsys):
+def test_record_writes_owner_only_facts(tmp_path, monkeypatch):
     # Recording a host with no reachable daemon still works, records why, and the file is 0600.
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/missing.sock")
     target = tmp_path / "facts.json"
-    code, _, err = run(["record", "-o", str(target), "--timeout", "2"], capsys)
+    code, _, err = run_main(["record", "-o", str(target), "--timeout", "2"])
     assert code == 0
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     data = json.loads(target.read_text())
@@ -148,6 +137,5 @@ def test_record_writes_owner_only_facts(tmp_path, monkeypatch, capsys):
 
 
 def test_python_dash_m_and_the_console_script_agree():
-    result = subprocess.run([sys.executable, "-m", "bench", "--facts", HARDENED], capture_output=True,
-                            text=True, cwd="/", env=dict(os.environ, PYTHONPATH=str(REPO)))
+    result = run_bench(["--facts", HARDENED], cwd="/", env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert result.returncode == 0 and "Score: 64 of 64" in result.stdout

@@ -1,4 +1,4 @@
-"""The Engine API client for local sockets (bench/collect/engine.py), against a scripted unix-socket
+"""The Engine API client for local sockets (bench/engine_api/unix.py), against a scripted unix-socket
 server: lengths and chunks, kept-alive connections, errors worded like the SDK's, timeouts; and a
 local audit that never imports the docker SDK."""
 from __future__ import annotations
@@ -9,12 +9,16 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from bench.collect.engine import (EngineAPIError, EngineOptions, EngineSession, ProtocolError, UnixSocketClient,
-                                  collect_containers, collect_engine, describe_api_error, is_not_found)
+from bench.collect.engine import collect_containers, collect_engine
+from bench.engine_api import unix
+from bench.engine_api.errors import EngineAPIError, ProtocolError, describe_api_error, is_not_found
+from bench.engine_api.session import EngineOptions, EngineSession
+from bench.engine_api.unix import UnixSocketClient
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -29,7 +33,8 @@ def answer(status: str, body: bytes, chunked: bool = False, extra: str = "") -> 
 
 class Server:
     """Answers each request with the next scripted reply: bytes, or "close" (hang up without
-    answering), or "hang" (never answer). Records request lines and connections."""
+    answering), or "hang" (never answer), or ("drip", head) (send head, then a byte every 0.05 s
+    until the client goes). Records request lines and connections."""
 
     def __init__(self, path: Path, replies: list):
         self.path, self.replies = str(path), list(replies)
@@ -70,6 +75,14 @@ class Server:
                 return
             if reply == "hang":
                 return
+            if isinstance(reply, tuple):
+                try:
+                    conn.sendall(reply[1])
+                    while True:
+                        time.sleep(0.05)
+                        conn.sendall(b"x")
+                except OSError:
+                    return
             conn.sendall(reply)
 
     def stop(self) -> None:
@@ -152,6 +165,28 @@ def test_a_hung_daemon_times_out(server):
     with pytest.raises(OSError) as caught:
         client.info()
     assert "did not answer in time" in describe_api_error(caught.value)
+
+
+def test_a_dripping_answer_is_cut_off_at_the_timeout_of_the_whole_call(server):
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+    srv = server([("drip", head)])
+    client = UnixSocketClient(srv.path, timeout=0.5, api_version="1.41")
+    started = time.monotonic()
+    with pytest.raises(OSError) as caught:
+        client.info()
+    assert time.monotonic() - started < 2   # each byte came within 0.05 s: only a whole-call bound stops it
+    assert "did not answer in time" in describe_api_error(caught.value)
+    assert client._sock is None
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_an_answer_over_the_size_bound_is_refused(server, monkeypatch, chunked):
+    monkeypatch.setattr(unix, "MAX_BODY", 100)
+    srv = server([answer("200 OK", b'{"Name": "%s"}' % (b"x" * 200), chunked=chunked)])
+    client = UnixSocketClient(srv.path, timeout=5, api_version="1.41")
+    with pytest.raises(ProtocolError, match="too large"):
+        client.info()
+    assert client._sock is None
 
 
 def test_garbage_is_a_protocol_error(server):

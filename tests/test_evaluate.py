@@ -100,7 +100,7 @@ def test_nothing_passes_on_a_host_where_nothing_was_collected(profile, checks):
 
 def test_a_collector_that_breaks_loses_only_its_own_facts(monkeypatch, tmp_path):
     from bench.collect import CollectOptions, collect_facts, system
-    from bench.collect.engine import EngineOptions
+    from bench.engine_api.session import EngineOptions
     from bench.hostio import Host
 
     def broken(*args, **kwargs):

@@ -1,53 +1,27 @@
 """Faults and bad input that need no Docker daemon (the live ones are in
-tests/integration/test_faults_live.py): never a false PASS, never a crash, exit 2 with one line for
+tests/integration/faults/): never a false PASS, never a crash, exit 2 with one line for
 bad configuration, reports that stay well-formed whatever the host holds, and a report file no
 reader ever sees half of."""
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import json
 import os
-import re
 import subprocess
 import sys
 import textwrap
 import threading
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import jsonschema
 import pytest
-import xmlschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.cli import main
-from helpers import REPO, apply_case, hardened_data
+from helpers import (HARDENED_FACTS, apply_case, assert_inert_text, by_id, hardened_data, junit_schema, report_schema,
+                     run_bench, run_main, unix_server, write_facts)
 
-SCHEMA = json.loads((REPO / "bench" / "reporters" / "report-schema.json").read_text())
-JUNIT_XSD = next(p for p in (Path("/work/shared/junit/junit-10.xsd"), REPO / "tests" / "fixtures" / "junit-10.xsd")
-                 if p.exists())
-# The only escape sequences the text report may hold: its own colours.
-OWN_SGR = re.compile(r"\x1b\[(?:3[1-6]|90|0)m")
-UNSAFE_IN_TEXT = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
-
-
-def run(args: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(args)
-    return code, out.getvalue(), err.getvalue()
-
-
-def write_facts(path: Path, data: dict) -> str:
-    path.write_text(json.dumps(data))
-    return str(path)
-
-
-def results_of(out: str) -> dict[str, dict]:
-    return {r["id"]: r for r in json.loads(out)["results"]}
+HARDENED = str(HARDENED_FACTS)
 
 
 def assert_one_line_usage_error(code: int, err: str, *fragments: str) -> None:
@@ -68,8 +42,8 @@ def test_unknown_daemon_configuration_makes_the_socket_checks_error_not_skip(tmp
         "facts": {"files": {"locations": {r: "__delete__" for r in ("api-socket", "tls-ca", "tls-cert", "tls-key")},
                             "notes": {"api-socket": "cannot tell: /etc/docker/daemon.json: invalid JSON"}}},
     })
-    code, out, _ = run(["--facts", write_facts(tmp_path / "f.json", data), "-f", "json", "--check", "2,3"])
-    results = results_of(out)
+    code, out, _ = run_main(["--facts", write_facts(tmp_path / "f.json", data), "-f", "json", "--check", "2,3"])
+    results = by_id(out)
     for rec_id in ("3.15", "3.16"):
         assert results[rec_id]["status"] == "ERROR", results[rec_id]
         assert "cannot tell" in json.dumps(results[rec_id])
@@ -95,8 +69,8 @@ def test_the_data_partition_is_not_judged_on_a_guessed_data_root(tmp_path, case,
     """1.1 used to judge /var/lib/docker whenever the engine could not be asked: on a host whose
     real data root is elsewhere that is a verdict about the wrong directory (possibly a PASS)."""
     data = apply_case(hardened_data(), case)
-    _, out, _ = run(["--facts", write_facts(tmp_path / "f.json", data), "-f", "json", "--check", "1.1"])
-    result = results_of(out)["1.1"]
+    _, out, _ = run_main(["--facts", write_facts(tmp_path / "f.json", data), "-f", "json", "--check", "1.1"])
+    result = by_id(out)["1.1"]
     assert result["status"] == expected and fragment in result["details"], result
 
 
@@ -131,9 +105,8 @@ def raising_plugin(tmp_path, monkeypatch):
 
 
 def test_a_raising_python_check_is_one_error_and_the_rest_still_run(raising_plugin):
-    facts = str(REPO / "tests" / "fixtures" / "hardened-host.json")
-    code, out, err = run(["--facts", facts, "-f", "json"])
-    results = results_of(out)
+    code, out, err = run_main(["--facts", HARDENED, "-f", "json"])
+    results = by_id(out)
     assert results["site-raises"]["status"] == "ERROR"
     assert results["site-raises"]["details"] == "check site-raises crashed: RuntimeError: bug in site check"
     per_container = results["site-raises-on-web"]
@@ -151,15 +124,7 @@ def test_a_raising_python_check_is_one_error_and_the_rest_still_run(raising_plug
 def dripping_socket(tmp_path):
     """A unix socket that starts an HTTP answer and then sends a byte every 0.2 s, forever: each
     read succeeds well within any timeout, the answer never ends."""
-    import socket
-
-    path = tmp_path / "drip.sock"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    server.listen(16)
-    stop = threading.Event()
-
-    def serve(conn):
+    def drip(conn, stop):
         with conn:
             try:
                 conn.recv(65536)
@@ -169,49 +134,32 @@ def dripping_socket(tmp_path):
             except OSError:
                 pass
 
-    def accept():
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield path
-    stop.set()
-    thread.join(2)
-    server.close()
+    with unix_server(tmp_path / "drip.sock", drip) as path:
+        yield path
 
 
 def test_a_dripping_api_is_cut_off_by_the_per_call_timeout(dripping_socket):
     try:
-        result = subprocess.run([sys.executable, "-m", "bench", "--host", f"unix://{dripping_socket}", "--timeout",
-                                 "0.5", "-f", "json", "--check", "1.2,2.5"], cwd=REPO, capture_output=True, text=True,
-                                timeout=6)
+        result = run_bench(["--host", f"unix://{dripping_socket}", "--timeout", "0.5", "-f", "json", "--check",
+                            "1.2,2.5"], timeout=6)
     except subprocess.TimeoutExpired:
         pytest.fail("the audit did not finish within 6 s with --timeout 0.5")
-    results = results_of(result.stdout)
+    results = by_id(result.stdout)
     assert results["2.5"]["status"] == "ERROR" and results["1.2"]["status"] == "PASS"
 
 
 # -- 5: check files: one line naming file and line, whatever the file holds or is called ---------------
 
-HARDENED = str(REPO / "tests" / "fixtures" / "hardened-host.json")
-
-
 def test_a_character_yaml_refuses_is_one_line_naming_file_and_line(tmp_path):
     # PyYAML's message for it runs over two lines and has no mark: the line is worked out.
     (tmp_path / "x.yaml").write_text("checks:\n  - id: x-y\x1f\n")
-    code, _, err = run(["--facts", HARDENED, "--checks-dir", str(tmp_path)])
+    code, _, err = run_main(["--facts", HARDENED, "--checks-dir", str(tmp_path)])
     assert_one_line_usage_error(code, err, "x.yaml:2: YAML error: unacceptable character #x001f")
 
 
 def test_a_hostile_check_file_name_is_shown_escaped_on_one_line(tmp_path):
     (tmp_path / "e\x1b]0;x\x07\nvil.yaml").write_text("checks: {}\n")
-    code, _, err = run(["--facts", HARDENED, "--checks-dir", str(tmp_path)])
+    code, _, err = run_main(["--facts", HARDENED, "--checks-dir", str(tmp_path)])
     assert_one_line_usage_error(code, err, "e\\x1b]0;x\\x07\\x0avil.yaml", "'checks' must be a list")
     assert "\x1b" not in err
 
@@ -236,13 +184,13 @@ def _truncated() -> bytes:
 def test_bad_facts_files_exit_2_with_one_line(tmp_path, content, fragment):
     path = tmp_path / "facts.json"
     path.write_bytes(content)
-    code, out, err = run(["--facts", str(path)])
+    code, out, err = run_main(["--facts", str(path)])
     assert_one_line_usage_error(code, err, f"facts file {path}", fragment)
     assert out == ""
 
 
 def test_a_facts_path_that_is_a_directory_exits_2(tmp_path):
-    code, _, err = run(["--facts", str(tmp_path)])
+    code, _, err = run_main(["--facts", str(tmp_path)])
     assert_one_line_usage_error(code, err, "cannot read facts file")
 
 
@@ -253,7 +201,7 @@ def test_a_facts_path_that_is_a_directory_exits_2(tmp_path):
 def test_any_facts_file_is_audited_or_refused_with_exit_2(tmp_path, content):
     path = tmp_path / "facts.json"
     path.write_bytes(content)
-    code, _, err = run(["--facts", str(path), "-q"])
+    code, _, err = run_main(["--facts", str(path), "-q"])
     assert code in (0, 1, 2)
     if code == 2:
         assert err.count("\n") == 1 and "Traceback" not in err
@@ -272,8 +220,7 @@ def test_any_check_file_loads_or_is_refused_with_exit_2(tmp_path, lines):
     folder = tmp_path / "checks"
     folder.mkdir(exist_ok=True)
     (folder / "site.yaml").write_text("\n".join(lines) + "\n")
-    code, _, err = run(["--facts", str(REPO / "tests" / "fixtures" / "hardened-host.json"), "--checks-dir",
-                        str(folder), "-q"])
+    code, _, err = run_main(["--facts", HARDENED, "--checks-dir", str(folder), "-q"])
     assert code in (0, 1, 2)
     if code == 2:
         assert err.count("\n") == 1 and "site.yaml" in err and "Traceback" not in err
@@ -289,17 +236,15 @@ def check_all_formats(args: list[str]) -> dict[str, str]:
     outputs = {}
     for fmt, extra in (("text", ["--color", "always", "--wide"]), ("text", ["--color", "never"]),
                        ("json", []), ("junit", [])):
-        code, out, err = run([*args, "-f", fmt, *extra])
+        code, out, err = run_main([*args, "-f", fmt, *extra])
         assert code in (0, 1), err
         out.encode("utf-8")  # strict: no lone surrogates reach the output
         if fmt == "text":
-            residue = OWN_SGR.sub("", out) if "always" in extra else out
-            assert "\x1b" not in residue, [line for line in residue.splitlines() if "\x1b" in line][:3]
-            assert not UNSAFE_IN_TEXT.search(residue), UNSAFE_IN_TEXT.findall(residue)[:10]
+            assert_inert_text(out, coloured="always" in extra)
         elif fmt == "json":
-            jsonschema.validate(json.loads(out), SCHEMA)
+            jsonschema.validate(json.loads(out), report_schema())
         else:
-            xmlschema.XMLSchema(str(JUNIT_XSD)).validate(out)
+            junit_schema().validate(out)
             ET.fromstring(out.encode("utf-8"))
         outputs[fmt + ("-colour" if "always" in extra else "")] = out
     return outputs
@@ -315,7 +260,7 @@ def test_hostile_image_tags_stay_inert(tmp_path):
     data["containers"]["items"][0]["inspect"]["Config"]["Labels"] = {HOSTILE: HOSTILE}
     outputs = check_all_formats(["--facts", write_facts(tmp_path / "f.json", data)])
     assert "\\x1b]0;pwned" in outputs["text-colour"]       # shown, escaped
-    images = results_of(outputs["json"])["4.3"]["details"]
+    images = by_id(outputs["json"])["4.3"]["details"]
     assert "\x1b]0;pwned" in images                         # JSON keeps the data; its encoding makes it safe
 
 
@@ -383,8 +328,7 @@ def test_a_reader_never_sees_half_a_report(tmp_path):
     reader.start()
     try:
         for _ in range(3):
-            result = subprocess.run([sys.executable, "-m", "bench", "--facts", facts, "-f", "json", "-o", str(target),
-                                     "--fail-on", "never"], cwd=REPO, capture_output=True, text=True, timeout=120)
+            result = run_bench(["--facts", facts, "-f", "json", "-o", str(target), "--fail-on", "never"])
             assert result.returncode == 0, result.stderr
     finally:
         stop.set()

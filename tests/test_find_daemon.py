@@ -1,11 +1,9 @@
 """Which dockerd is audited: the one behind the API socket, whatever else runs (docker-bench-security
 v1.1.0 took the newest process named dockerd, and never recognised Engine 1.11's `docker daemon`)."""
-import json
 
-from bench.cli import main
 from bench.collect.daemon import find_daemon, is_daemon_process
 from bench.hostio import Host, ProcessInfo
-from helpers import apply_case, hardened_data
+from helpers import by_id, run_main, write_case
 
 
 class ProcessTable(Host):
@@ -74,15 +72,12 @@ ENGINE_1_11 = {
 }
 
 
-def audit_json(tmp_path, case, capsys, *extra):
-    path = tmp_path / "facts.json"
-    path.write_text(json.dumps(apply_case(hardened_data(), case)))
-    main(["--facts", str(path), "-f", "json", *extra])
-    return {r["id"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+def audit_json(tmp_path, case, *extra):
+    return by_id(run_main(["--facts", write_case(tmp_path / "facts.json", case), "-f", "json", *extra])[1])
 
 
-def test_a_recorded_engine_1_11_host_is_audited_with_its_own_flags_and_binaries(tmp_path, capsys):
-    results = audit_json(tmp_path, ENGINE_1_11, capsys)
+def test_a_recorded_engine_1_11_host_is_audited_with_its_own_flags_and_binaries(tmp_path):
+    results = audit_json(tmp_path, ENGINE_1_11)
     assert results["2.1"]["status"] == "PASS" and "flag --icc=false" in results["2.1"]["details"]
     assert results["2.2"]["status"] == "PASS"
     # An engine that still speaks v1 must be told not to.
@@ -91,4 +86,4 @@ def test_a_recorded_engine_1_11_host_is_audited_with_its_own_flags_and_binaries(
     assert results["1.14"]["status"] == "PASS"                    # docker-containerd exists and is audited
     assert results["1.15"]["status"] == "FAIL"                    # docker-runc exists and is not
     with_flag = dict(ENGINE_1_11, argv=ENGINE_1_11["argv"] + ["--disable-legacy-registry"])
-    assert audit_json(tmp_path, with_flag, capsys)["2.13"]["status"] == "PASS"
+    assert audit_json(tmp_path, with_flag)["2.13"]["status"] == "PASS"

@@ -10,8 +10,9 @@ from collections import Counter
 import pytest
 
 from bench.cli import main
-from bench.collect import engine
-from bench.collect.engine import EngineOptions, EngineSession, collect_containers
+import bench.collect.engine as collect_engine_module
+from bench.collect.engine import collect_containers
+from bench.engine_api.session import MAX_CONCURRENT_INSPECTS, EngineOptions, EngineSession
 
 
 class FakeClient:
@@ -111,7 +112,7 @@ def test_each_container_is_inspected_once_with_at_most_workers_in_flight(fake, w
 def test_the_default_bound_is_small_and_respected(fake):
     client = fake(FakeClient(200, delay=0.002))
     options = EngineOptions(base_url="unix:///nonexistent/d.sock")
-    assert 1 <= options.workers <= engine.MAX_CONCURRENT_INSPECTS <= 8
+    assert 1 <= options.workers <= MAX_CONCURRENT_INSPECTS <= 8
     collect_containers(EngineSession(options))
     assert 1 <= client.max_in_flight <= options.workers
     assert set(client.inspected.values()) == {1}
@@ -141,6 +142,53 @@ def test_a_failing_worker_is_not_lost(fake):
         collect_containers(EngineSession(EngineOptions(base_url="unix:///nonexistent/d.sock", workers=4)), progress)
 
 
+def test_an_inspect_worker_that_breaks_is_not_lost(fake, monkeypatch):
+    fake(FakeClient(40))
+    redact = collect_engine_module.redact_inspect
+
+    def break_one(data, in_place=False):
+        if data["Id"] == f"{23:064x}":
+            raise RuntimeError("redaction broke")
+        return redact(data, in_place=in_place)
+
+    monkeypatch.setattr(collect_engine_module, "redact_inspect", break_one)
+    with pytest.raises(RuntimeError, match="redaction broke"):
+        collect_containers(EngineSession(EngineOptions(base_url="unix:///nonexistent/d.sock", workers=4)))
+
+
+def test_each_worker_has_its_own_client_closed_when_the_inspects_are_done(monkeypatch):
+    shared = FakeClient(30, barrier=threading.Barrier(3, timeout=10))  # all three workers start
+    made: list[tuple[str, "OwnClient"]] = []
+
+    class OwnClient:
+        """One thread's client: the shared fake's answers, and whether it was closed."""
+
+        def __init__(self):
+            self.closed = False
+            self.api_version = shared.api_version
+
+        def __getattr__(self, name):
+            return getattr(shared, name)
+
+        def close(self):
+            self.closed = True
+
+    def new_client(self, api_version=None):
+        made.append((threading.current_thread().name, OwnClient()))
+        return made[-1][1]
+
+    monkeypatch.setattr(EngineSession, "_new_client", new_client)
+    session = EngineSession(EngineOptions(base_url="unix:///nonexistent/d.sock", workers=3))
+    facts = collect_containers(session)
+    assert len(facts.items) == 30 and set(shared.inspected.values()) == {1}
+    callers = [client for thread, client in made if thread == threading.current_thread().name]
+    workers = [client for thread, client in made if thread != threading.current_thread().name]
+    assert len(callers) == 1 and len(workers) == 3
+    assert all(client.closed for client in workers) and not callers[0].closed
+    session.close()
+    assert callers[0].closed
+
+
 @pytest.mark.parametrize("scope", [[], ["--all"]])
 def test_a_whole_audit_inspects_each_container_once(fake, capsys, scope):
     """The full CIS audit (every check, every fact group) asks the Engine about each container once."""
@@ -153,7 +201,7 @@ def test_a_whole_audit_inspects_each_container_once(fake, capsys, scope):
     assert sorted(client.inspected) == sorted(wanted)
     assert set(client.inspected.values()) == {1}
     assert client.calls["containers"] == 1 and client.calls["version"] == 1 and client.calls["info"] == 1
-    assert client.max_in_flight <= engine.MAX_CONCURRENT_INSPECTS
+    assert client.max_in_flight <= MAX_CONCURRENT_INSPECTS
     names = {item["resource"] for result in report["results"] for item in result["items"]}
     assert {f"app-{n}" for n, cid in enumerate(client.ids) if cid in wanted} <= names
     # No progress line: stderr is not a terminal here.

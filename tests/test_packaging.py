@@ -8,7 +8,7 @@ import venv
 
 import pytest
 
-from helpers import FIXTURES, REPO
+from helpers import HARDENED_FACTS, REPO
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_installed_tool_runs_from_elsewhere(installed, tmp_path):
     assert listing.returncode == 0, listing.stderr
     assert len(json.loads(listing.stdout)["recommendations"]) == 83
     audit = subprocess.run([str(env_dir / "bin" / "python"), "-m", "bench", "--facts",
-                            str(FIXTURES / "hardened-host.json"), "--format", "json"],
+                            str(HARDENED_FACTS), "--format", "json"],
                            capture_output=True, text=True, cwd=tmp_path, env=clean_env)
     assert audit.returncode == 0, audit.stderr
     assert json.loads(audit.stdout)["summary"]["FAIL"] == 0

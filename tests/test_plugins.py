@@ -7,7 +7,7 @@ import pytest
 from bench.cli import main
 from bench.catalog import load_checks
 from bench.yaml_checks import CheckFileError
-from helpers import FIXTURES
+from helpers import HARDENED_FACTS
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_an_installed_plugin_adds_its_checks(plugin_on_path):
 
 def test_plugin_checks_run_in_the_audit(plugin_on_path, capsys):
     plugin_on_path(PLUGIN)
-    code = main(["--facts", str(FIXTURES / "hardened-host.json"), "--check", "site-container-label", "-q"])
+    code = main(["--facts", str(HARDENED_FACTS), "--check", "site-container-label", "-q"])
     out = capsys.readouterr().out
     assert code == 1 and "1 FAIL" in out
 
@@ -53,7 +53,7 @@ def test_a_broken_plugin_is_a_configuration_error(plugin_on_path, capsys):
     plugin_on_path("raise ImportError('missing dependency')\n")
     with pytest.raises(CheckFileError, match="cannot load: ImportError: missing dependency"):
         load_checks()
-    assert main(["--facts", str(FIXTURES / "hardened-host.json")]) == 2
+    assert main(["--facts", str(HARDENED_FACTS)]) == 2
     assert "entry point site" in capsys.readouterr().err
 
 

@@ -2,28 +2,18 @@
 import json
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import jsonschema
 import pytest
-import xmlschema
 
 from bench.evaluate import build_report, evaluate
 from bench.selection import select_recommendations
 from bench.reporters.json_report import render_json
 from bench.reporters.junit import render_junit
 from bench.reporters.text import render_text
-from helpers import REPO, apply_case, facts_of, hardened_data
+from helpers import JUNIT_XSD, apply_case, facts_of, hardened_data, junit_schema, report_schema, shared_data
 
-JUNIT_XSD = Path("/work/shared/junit/junit-10.xsd")
-LOCAL_XSD = REPO / "tests" / "fixtures" / "junit-10.xsd"
-SCHEMA = json.loads((REPO / "bench" / "reporters" / "report-schema.json").read_text())
 HOSTILE = "\x1b]0;pwned\x07\x1b[31mred\x1b[0m <x a='&'>\x00\x0b\ud800 \u202eevil\u202c " + "A" * 5000
-
-
-def junit_schema():
-    path = JUNIT_XSD if JUNIT_XSD.exists() else LOCAL_XSD
-    return xmlschema.XMLSchema(str(path))
 
 
 def report_for(data, profile, checks):
@@ -45,7 +35,7 @@ def mixed_report(profile, checks):
 
 def test_json_report_matches_its_schema_and_contract(mixed_report):
     data = json.loads(render_json(mixed_report))
-    jsonschema.validate(data, SCHEMA)
+    jsonschema.validate(data, report_schema())
     assert data["schema_version"] == 1
     assert data["tool"]["name"] == "docker-cis-bench"
     assert data["profile"] == {"id": "cis-docker-1.11.0", "title": "CIS Docker 1.11.0 Benchmark v1.0.0"}
@@ -58,6 +48,12 @@ def test_json_report_matches_its_schema_and_contract(mixed_report):
     assert by_id["1.7"]["status"] == "ERROR" and "permission denied" in by_id["1.7"]["details"]
     assert sum(data["summary"].values()) == 83
     assert data["summary"]["FAIL"] == sum(1 for r in data["results"] if r["status"] == "FAIL")
+
+
+def test_the_repositorys_junit_xsd_is_the_reference_copy():
+    """The JUnit reports are validated against tests/fixtures/junit-10.xsd: it must be the schema
+    Jenkins' xUnit plugin uses, as kept in ../shared/junit."""
+    assert JUNIT_XSD.read_bytes() == shared_data("junit/junit-10.xsd").read_bytes()
 
 
 def test_junit_validates_and_maps_statuses(mixed_report):
@@ -128,7 +124,7 @@ def test_hostile_strings_stay_inert_in_every_format(profile, checks):
     body = render_json(report)
     body.encode("utf-8")  # no lone surrogates
     data = json.loads(body)
-    jsonschema.validate(data, SCHEMA)
+    jsonschema.validate(data, report_schema())
     item = next(i for i in next(r for r in data["results"] if r["id"] == "5.5")["items"] if i["status"] == "FAIL")
     assert "\x1b]0;pwned" in item["detail"]  # JSON keeps the data; its encoding makes it safe
 

@@ -10,22 +10,21 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from bench.collect import engine
-from bench.collect.engine import (EngineOptions, EngineSession, SshError, collect_containers, collect_engine,
-                                  describe_api_error, parse_ssh_url, ssh_argv)
+from bench.collect.engine import collect_containers, collect_engine
+from bench.engine_api import endpoint
+from bench.engine_api.errors import SshError, describe_api_error
+from bench.engine_api.session import EngineOptions, EngineSession
+from bench.engine_api.ssh import parse_ssh_url, ssh_argv
 from bench.collect.files import locate
 from bench.daemon import effective_config
 from bench.evaluate import run_check
 from bench.facts import DaemonFacts, EngineFacts
 from bench.hostio import Host
 from bench.operators import OPERATORS
-from helpers import apply_case, facts_of, hardened_data, make
-
-REPO = Path(__file__).resolve().parent.parent
+from helpers import apply_case, by_id, facts_of, hardened_data, make, run_bench, without_docker_env
 
 
 # -- the default endpoint of a rootless daemon's user ---------------------------------------------
@@ -37,7 +36,7 @@ def runtime_dir(tmp_path, monkeypatch):
     directory.mkdir()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(directory / "docker.sock"))
-    monkeypatch.setattr(engine, "DEFAULT_ENDPOINT", f"unix://{tmp_path}/absent/docker.sock")
+    monkeypatch.setattr(endpoint, "DEFAULT_ENDPOINT", f"unix://{tmp_path}/absent/docker.sock")
     yield directory
     listener.close()
 
@@ -58,16 +57,16 @@ def test_docker_host_and_host_option_win_over_the_rootless_socket(runtime_dir):
 def test_the_system_socket_stays_the_default_where_it_exists(runtime_dir, tmp_path, monkeypatch):
     system = tmp_path / "system.sock"
     system.write_text("")   # anything there, even a stale file, keeps the docker CLI's default
-    monkeypatch.setattr(engine, "DEFAULT_ENDPOINT", f"unix://{system}")
+    monkeypatch.setattr(endpoint, "DEFAULT_ENDPOINT", f"unix://{system}")
     session = EngineSession(EngineOptions(), environ={"XDG_RUNTIME_DIR": str(runtime_dir)})
     assert session.endpoint == f"unix://{system}"
 
 
 def test_only_a_socket_in_the_runtime_dir_counts(tmp_path, monkeypatch):
-    monkeypatch.setattr(engine, "DEFAULT_ENDPOINT", f"unix://{tmp_path}/absent/docker.sock")
+    monkeypatch.setattr(endpoint, "DEFAULT_ENDPOINT", f"unix://{tmp_path}/absent/docker.sock")
     (tmp_path / "docker.sock").write_text("not a socket")
     for environ in ({"XDG_RUNTIME_DIR": str(tmp_path)}, {"XDG_RUNTIME_DIR": "relative/dir"}, {}):
-        assert EngineSession(EngineOptions(), environ=environ).endpoint == engine.DEFAULT_ENDPOINT
+        assert EngineSession(EngineOptions(), environ=environ).endpoint == endpoint.DEFAULT_ENDPOINT
 
 
 # -- where a rootless daemon's files are -----------------------------------------------------------
@@ -259,15 +258,13 @@ def test_no_ssh_client(tmp_path, monkeypatch):
 
 
 def _audit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench", "audit", "--format", "json", *args], cwd=REPO,
-                          env={**env, "NO_COLOR": "1"}, capture_output=True, text=True, timeout=120)
+    return run_bench(["audit", "--format", "json", *args], env={**env, "NO_COLOR": "1"})
 
 
 def test_an_audit_over_ssh_judges_the_api_and_skips_the_host(fake_ssh):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
-    result = _audit(env={**env, "DOCKER_HOST": "ssh://alice@example.org:2222"})
+    result = _audit(env=without_docker_env(DOCKER_HOST="ssh://alice@example.org:2222"))
     assert result.returncode == 1, result.stderr
-    report = {r["id"]: r for r in json.loads(result.stdout)["results"]}
+    report = by_id(result.stdout)
     assert report["5.4"]["status"] == "FAIL" and report["5.4"]["items"][0]["resource"] == "web"
     assert report["2.5"]["status"] == "PASS"
     for host_side in ("1.1", "2.1", "3.1", "3.16", "1.7"):
@@ -277,7 +274,7 @@ def test_an_audit_over_ssh_judges_the_api_and_skips_the_host(fake_ssh):
 
 @pytest.mark.parametrize("mode", ["deny", "missing"])
 def test_an_unreachable_ssh_engine_is_one_line_and_errors(fake_ssh, mode):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    env = without_docker_env()
     if mode == "missing":
         env["PATH"] = "/nonexistent"
     else:
@@ -286,6 +283,6 @@ def test_an_unreachable_ssh_engine_is_one_line_and_errors(fake_ssh, mode):
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr
     assert "cannot reach the Docker daemon" in result.stderr
-    report = {r["id"]: r for r in json.loads(result.stdout)["results"]}
+    report = by_id(result.stdout)
     assert report["5.4"]["status"] == "ERROR" and "ssh" in report["5.4"]["details"]
     assert report["2.1"]["status"] == "SKIP"   # host-side: still not this host's to judge

@@ -5,18 +5,16 @@ import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from bench.cli import main
-from helpers import apply_case, hardened_data
+from helpers import apply_case, hardened_data, run_main, write_case, write_facts
 
 
 def facts_file(tmp_path, name, case):
-    path = tmp_path / name
-    path.write_text(json.dumps(apply_case(hardened_data(), case)))
-    return str(path)
+    return write_case(tmp_path / name, case)
 
 
-def audit_json(args, capsys):
-    code = main(args + ["--format", "json"])
-    return code, json.loads(capsys.readouterr().out)
+def audit_json(args):
+    code, out, _ = run_main(args + ["--format", "json"])
+    return code, json.loads(out)
 
 
 HOSTNET_WEB = {"container": {"name": "web", "inspect": {"HostConfig": {"NetworkMode": "host"}}}}
@@ -38,7 +36,7 @@ def nightly(tmp_path, capsys):
 def test_baseline_marks_new_unchanged_and_fixed(tmp_path, nightly, capsys):
     # Today: icc fixed, web still on the host network, db newly on it.
     today = facts_file(tmp_path, "t.json", HOSTNET_BOTH)
-    code, data = audit_json(["--facts", today, "--baseline", nightly], capsys)
+    code, data = audit_json(["--facts", today, "--baseline", nightly])
     assert data["baseline"]["new"] == 1 and data["baseline"]["fixed"] == 1
     assert data["baseline"]["fixed_findings"] == [{"id": "2.1", "resource": "", "status": "FAIL"}]
     items = {i["resource"]: i.get("change") for i in next(r for r in data["results"] if r["id"] == "5.9")["items"]}
@@ -105,10 +103,8 @@ def test_merge_ranks_recommendations_across_hosts(tmp_path, capsys):
     for host, case in (("alpha", HOSTNET_WEB), ("beta", HOSTNET_BOTH), ("gamma", {})):
         data = apply_case(hardened_data(), case)
         data["host"]["hostname"] = host
-        path = tmp_path / f"{host}.facts"
-        path.write_text(json.dumps(data))
         out = tmp_path / f"{host}.json"
-        main(["--facts", str(path), "-f", "json", "-o", str(out)])
+        main(["--facts", write_facts(tmp_path / f"{host}.facts", data), "-f", "json", "-o", str(out)])
         reports.append(str(out))
     capsys.readouterr()
     assert main(["merge", *reports, "--format", "json"]) == 0

@@ -50,7 +50,7 @@ def host(args: argparse.Namespace) -> Any:
 
 def collect(args: argparse.Namespace, needs: Any, extra_paths: list[str]) -> Any:
     from bench.collect import CollectOptions, collect_facts
-    from bench.collect.engine import EngineOptions
+    from bench.engine_api.session import EngineOptions
     from bench.progress import Progress
 
     engine = EngineOptions(base_url=args.docker_host, timeout=args.timeout, all_containers=args.all,

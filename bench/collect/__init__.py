@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
 from bench import __version__
-from bench.collect.engine import EngineOptions, EngineSession, collect_containers, collect_engine, collect_images
+from bench.collect.engine import collect_containers, collect_engine, collect_images
 from bench.daemon import config_of
+from bench.engine_api.session import EngineOptions, EngineSession
 from bench.facts import FACT_GROUPS, FACT_TYPES, Facts, Probe
 from bench.hostio import Host
 

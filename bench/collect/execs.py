@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Iterable, Optional
 
-from bench.collect.engine import EngineSession, describe_api_error
+from bench.engine_api.errors import describe_api_error
+from bench.engine_api.session import EngineSession
 from bench.facts import ContainersFacts, ExecRecord, ExecsFacts
 from bench.hostio import Host
 

@@ -10,8 +10,7 @@ end.
 """
 from __future__ import annotations
 
-import contextlib
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 
@@ -19,10 +18,8 @@ import pytest
 pytest.register_assert_rewrite("integration_common")
 
 from dockerd import Unavailable  # noqa: E402
-from integration_env import (LIMITS, Env, build_default, build_hardened, build_insecure,  # noqa: E402
-                             require_environment, unavailable)
-
-_NOTES: dict[str, list[str]] = {}
+from integration_env import (LIMITS, NOTES, Env, build_default, build_hardened, build_insecure,  # noqa: E402
+                             environment, require_environment, unavailable)
 
 
 @pytest.fixture(scope="session")
@@ -33,38 +30,27 @@ def integration_host() -> None:
         unavailable(str(exc))
 
 
-@contextlib.contextmanager
-def _environment(build: Callable[[contextlib.ExitStack], Env]) -> Iterator[Env]:
-    with contextlib.ExitStack() as stack:
-        try:
-            env = build(stack)
-        except Unavailable as exc:
-            unavailable(str(exc))  # raises; the stack removes what was made so far
-        _NOTES[env.name] = env.notes
-        yield env
-
-
 @pytest.fixture(scope="module")
 def default_env(integration_host: None) -> Iterator[Env]:
-    with _environment(build_default) as env:
+    with environment(build_default) as env:
         yield env
 
 
 @pytest.fixture(scope="module")
 def hardened_env(integration_host: None) -> Iterator[Env]:
-    with _environment(build_hardened) as env:
+    with environment(build_hardened) as env:
         yield env
 
 
 @pytest.fixture(scope="module")
 def insecure_env(integration_host: None) -> Iterator[Env]:
-    with _environment(build_insecure) as env:
+    with environment(build_insecure) as env:
         yield env
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
-    notes = [(name, note) for name, items in _NOTES.items() for note in items]
-    if notes or _NOTES:
+    notes = [(name, note) for name, items in NOTES.items() for note in items]
+    if notes or NOTES:
         notes += [("all", note) for note in LIMITS]
         terminalreporter.section("integration: not made real on this machine")
         for name, note in notes:

@@ -21,17 +21,14 @@ from typing import Any, Callable, Optional, Union
 
 import jsonschema
 import pytest
-import xmlschema
 import yaml
 
-from integration_env import PYTHON, REPO, Env
+from helpers import REPO, by_id, junit_schema, report_schema, run_bench, without_docker_env
+from integration_env import Env
 
 PROFILE = yaml.safe_load((REPO / "profiles" / "cis-docker-1.11.0.yaml").read_text())
 RECOMMENDATIONS = {r["id"]: r for r in PROFILE["recommendations"]}
 IDS = list(RECOMMENDATIONS)
-SCHEMA = json.loads((REPO / "bench" / "reporters" / "report-schema.json").read_text())
-JUNIT_XSD = next(p for p in (Path("/work/shared/junit/junit-10.xsd"), REPO / "tests" / "fixtures" / "junit-10.xsd")
-                 if p.exists())
 BAD = ("FAIL", "WARN")
 SCOPES = ("running", "all")
 
@@ -47,11 +44,7 @@ CONTAINER_IDS = ["4.1"] + [f"5.{n}" for n in range(1, 26) if n not in (22, 23)]
 
 def cli(env: Env, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     """`python -m bench ARGS` with a clean Docker environment plus what the setup asks for."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
-    environ.update(env.cli_env)
-    environ["NO_COLOR"] = "1"
-    return subprocess.run([PYTHON, "-m", "bench", *args], cwd=REPO, env=environ, capture_output=True, text=True,
-                          timeout=timeout)
+    return run_bench(list(args), env=without_docker_env(**env.cli_env, NO_COLOR="1"), timeout=timeout)
 
 
 def scope_args(scope: str) -> list[str]:
@@ -70,10 +63,6 @@ def statuses(report: dict[str, Any]) -> dict[str, str]:
 
 def offenders(result: dict[str, Any]) -> set[str]:
     return {i["resource"] for i in result["items"] if i["status"] in BAD}
-
-
-def by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {r["id"]: r for r in report["results"]}
 
 
 # -- what the host says -------------------------------------------------------------------------------
@@ -240,6 +229,19 @@ def host_expectation(rec_id: str, env: Env, scope: str) -> str:
     raise KeyError(f"no host rule for {rec_id}")
 
 
+def wrong_statuses(report: dict[str, Any], expected: dict[str, str], env: Env,
+                   scope: str) -> dict[str, tuple[str, str, str]]:
+    """The recommendations whose status is not the one expected (HOST: worked out from the
+    machine): id -> (status, expected, the start of the details)."""
+    wrong = {}
+    for rec_id, got in statuses(report).items():
+        want = expected[rec_id]
+        want = host_expectation(rec_id, env, scope) if want == HOST else want
+        if got != want:
+            wrong[rec_id] = (got, want, by_id(report)[rec_id]["details"][:160])
+    return wrong
+
+
 # -- the tests every configuration runs -----------------------------------------------------------------
 
 class AuditContract:
@@ -330,12 +332,12 @@ class AuditContract:
     @pytest.mark.parametrize("scope", SCOPES)
     def test_json_report_matches_its_schema(self, reports: dict[str, Any], scope: str) -> None:
         report = {k: v for k, v in reports[scope].items() if k != "_exit"}
-        jsonschema.validate(report, SCHEMA)
+        jsonschema.validate(report, report_schema())
 
     @pytest.mark.parametrize("scope", SCOPES)
     def test_junit_report_matches_the_xsd(self, env: Env, reports: dict[str, Any], scope: str) -> None:
         result = audit(env, scope, "junit")
-        xmlschema.XMLSchema(str(JUNIT_XSD)).validate(result.stdout)
+        junit_schema().validate(result.stdout)
         root = ET.fromstring(result.stdout)
         outcomes = {}
         for case in root.iter("testcase"):

@@ -17,18 +17,15 @@ import shutil
 import socket
 import socketserver
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from dockerd import Dockerd, Unavailable, busybox_path, docker_cli, require_dockerd
 
-REPO = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
 IMAGE = "bench-busybox:1"
 NOBODY = 65534
 SYSLOG_ADDRESS = "udp://127.0.0.1:5514"
@@ -344,6 +341,23 @@ class DaemonDidNotStart(Unavailable):
     """dockerd exited or did not answer; the message carries the end of its log."""
 
 
+# Environment name -> what it could not make real on this machine (printed after the tests).
+NOTES: dict[str, list[str]] = {}
+
+
+@contextlib.contextmanager
+def environment(build: Callable[[contextlib.ExitStack], Env]) -> Iterator[Env]:
+    """The environment build() makes, for as long as the block runs; removed again afterwards, also
+    when building it fails half-way. Unavailable skips (fails under BENCH_REQUIRE_INTEGRATION=1)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            env = build(stack)
+        except Unavailable as exc:
+            unavailable(str(exc))  # raises; the stack removes what was made so far
+        NOTES[env.name] = env.notes
+        yield env
+
+
 def start_daemon(stack: contextlib.ExitStack, daemon: Dockerd) -> Dockerd:
     stack.callback(daemon.stop)  # stop() copes with a daemon that never started
     try:
@@ -351,6 +365,16 @@ def start_daemon(stack: contextlib.ExitStack, daemon: Dockerd) -> Dockerd:
     except RuntimeError as exc:
         raise DaemonDidNotStart(f"dockerd did not start: {exc}") from None
     return daemon
+
+
+# `docker run` options with which a container keeps every section 5 recommendation (with a port
+# published on 127.0.0.1, for 5.13).
+COMPLIANT = ("--read-only", "--cap-drop", "ALL", "--user", "1000", "--memory", "64m", "--cpu-shares", "512",
+             "--pids-limit", "64", "--security-opt", "no-new-privileges", "--restart", "on-failure:3")
+
+
+def _run_compliant_container(env: Env, port: int) -> None:
+    _run_container(env, "hardened", "keeps every section 5 recommendation", *COMPLIANT, "-p", f"127.0.0.1:{port}:8080")
 
 
 def _run_container(env: Env, name: str, purpose: str, *options: str, command: tuple[str, ...] = ("sleep", "100000"),
@@ -364,9 +388,9 @@ def _run_container(env: Env, name: str, purpose: str, *options: str, command: tu
 
 
 def build_default(stack: contextlib.ExitStack) -> Env:
-    """A daemon with no special options (its own bridge, so ports can be published) and containers
+    """A daemon with no special options (its own bridge, as every throwaway daemon) and containers
     that break each section 5 recommendation, one at a time, beside one that keeps them all."""
-    daemon = Dockerd(bridge=True, name="d")
+    daemon = Dockerd(name="d")
     env = Env("default", daemon)
     for driver in ("cgroupfs", "systemd"):   # after the daemon (and its containers) are gone
         stack.callback(remove_cgroup, cgroup_parent_name(daemon.tag, driver))
@@ -380,15 +404,8 @@ def build_default(stack: contextlib.ExitStack) -> Env:
     cgroup_parent = cgroup_parent_name(daemon.tag, daemon.docker("info", "-f", "{{.CgroupDriver}}").stdout.strip())
 
     port = free_port()
-    low = next((p for p in (80, 81, 88, 1023) if port_is_free(p)), None)
-    if low is None:
-        raise Unavailable("no privileged port below 1024 is free on 127.0.0.1")
-    env.features["privileged_port"] = low
 
-    _run_container(env, "hardened", "keeps every section 5 recommendation",
-                   "--read-only", "--cap-drop", "ALL", "--user", "1000", "--memory", "64m", "--cpu-shares", "512",
-                   "--pids-limit", "64", "--security-opt", "no-new-privileges", "--restart", "on-failure:3",
-                   "-p", f"127.0.0.1:{port}:8080")
+    _run_compliant_container(env, port)
     _run_container(env, "plain", "docker run with no options at all")
     _run_container(env, "net-host", "--network host", "--network", "host")
     _run_container(env, "pid-host", "--pid host", "--pid", "host")
@@ -403,7 +420,7 @@ def build_default(stack: contextlib.ExitStack) -> Env:
     _run_container(env, "seccomp", "seccomp=unconfined", "--security-opt", "seccomp=unconfined")
     _run_container(env, "restart-always", "--restart always", "--restart", "always")
     _run_container(env, "restart-many", "--restart on-failure:10", "--restart", "on-failure:10")
-    _run_container(env, "port-low", f"published on host port {low}", "-p", f"127.0.0.1:{low}:8080")
+    _run_on_a_privileged_port(env)
     _run_container(env, "port-wide", "published on 0.0.0.0", "-p", f"0.0.0.0:{free_port('0.0.0.0')}:8080")
     _run_container(env, "publish-all", "-P", "--expose", "8080", "-P")
     _run_container(env, "cgroup-parent", "--cgroup-parent", "--cgroup-parent", cgroup_parent)
@@ -432,6 +449,24 @@ def build_default(stack: contextlib.ExitStack) -> Env:
         if "aufs" not in Path("/proc/filesystems").read_text():
             env.notes.append("the kernel has no aufs: 2.5 is only seen passing")
     return env
+
+
+def _run_on_a_privileged_port(env: Env) -> None:
+    """port-low, published on the first free port below 1024 (5.7). Test runs share this machine's
+    ports: one may take a port between the look and `docker run`, then the next is tried."""
+    for low in (80, 81, 88, 1023):
+        if not port_is_free(low):
+            continue
+        try:
+            _run_container(env, "port-low", f"published on host port {low}", "-p", f"127.0.0.1:{low}:8080")
+        except RuntimeError as exc:
+            env.daemon.docker("rm", "-f", "port-low", check=False)
+            if "address already in use" in str(exc):
+                continue
+            raise
+        env.features["privileged_port"] = low
+        return
+    raise Unavailable("no privileged port below 1024 is free on 127.0.0.1")
 
 
 def _wait_for_sshd(env: Env, timeout: float = 20.0) -> None:
@@ -470,7 +505,7 @@ def build_hardened(stack: contextlib.ExitStack) -> Env:
 def _build_hardened(stack: contextlib.ExitStack, userns: bool) -> Env:
     if userns:
         stack.callback(remove_dockremap_if_ours, user_exists("dockremap"))  # after the daemon stopped
-    daemon = Dockerd(bridge=True, name="h")
+    daemon = Dockerd(name="h")
     env = Env("hardened", daemon, cli_env={"DOCKER_CONTENT_TRUST": "1"})
     env.features["userns"] = userns
     stack.callback(shutil.rmtree, daemon.dir, ignore_errors=True)  # also when nothing else removes it
@@ -509,10 +544,7 @@ def _build_hardened(stack: contextlib.ExitStack, userns: bool) -> Env:
     env.authz = plugin
     start_daemon(stack, daemon)
     daemon.import_busybox(IMAGE)
-    _run_container(env, "hardened", "keeps every section 5 recommendation",
-                   "--read-only", "--cap-drop", "ALL", "--user", "1000", "--memory", "64m", "--cpu-shares", "512",
-                   "--pids-limit", "64", "--security-opt", "no-new-privileges", "--restart", "on-failure:3",
-                   "-p", f"127.0.0.1:{free_port()}:8080")
+    _run_compliant_container(env, free_port())
     _run_container(env, "nnp-default", "relies on the daemon's no-new-privileges default",
                    "--read-only", "--cap-drop", "ALL", "--user", "1000:1000", "--memory", "32m",
                    "--cpu-shares", "256")
@@ -527,7 +559,7 @@ def _build_hardened(stack: contextlib.ExitStack, userns: bool) -> Env:
 def build_insecure(stack: contextlib.ExitStack) -> Env:
     """A daemon configured against the benchmark on every daemon option that can be set on this
     engine, with the files the benchmark audits owned and permitted wrongly; no containers."""
-    daemon = Dockerd(bridge=False, name="i")
+    daemon = Dockerd(name="i")
     env = Env("insecure", daemon, cli_env={"DOCKER_CONTENT_TRUST": "0"})
     env.tls = make_tls(daemon.dir / "tls", strict=False)
     env.tcp = f"tcp://127.0.0.1:{free_port()}"

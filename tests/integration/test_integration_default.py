@@ -1,5 +1,5 @@
-"""A daemon started with no special options (its own bridge, so ports can be published), and
-containers that each break one section 5 recommendation, beside one that keeps them all.
+"""A daemon started with no special options (on the harness's own bridge, as every throwaway daemon),
+and containers that each break one section 5 recommendation, beside one that keeps them all.
 
 Expected statuses follow the benchmark for this setup: a stock dockerd leaves icc on, sets no
 default ulimits, no user namespace, no authorization plugin and logs to json-file on the host, so

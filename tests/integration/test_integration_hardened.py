@@ -13,18 +13,17 @@ address on the loopback is this host's own syslog, not a remote service.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 
 import certifi
 import jsonschema
 import pytest
 
 from dockerd import docker_cli
-from integration_common import (HOST, IDS, SCHEMA, AuditContract, by_id, exec_history, host_expectation, scope_args,
-                                security_options, statuses)
-from integration_env import PYTHON, REPO, Env, run
+from helpers import report_schema, run_bench, without_docker_env
+from integration_common import (HOST, IDS, AuditContract, by_id, exec_history, scope_args, security_options,
+                                wrong_statuses)
+from integration_env import Env, run
 
 pytestmark = pytest.mark.integration
 
@@ -155,7 +154,7 @@ def test_remote_audit_over_tls(env: Env, tmp_path, scope: str, given: str) -> No
     certs.mkdir()
     for source, name in ((env.tls.ca, "ca.pem"), (env.tls.client_cert, "cert.pem"), (env.tls.client_key, "key.pem")):
         shutil.copy(source, certs / name)
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    environ = without_docker_env()
     # A CA bundle in the environment (common behind corporate proxies) must not replace the
     # daemon's CA from DOCKER_CERT_PATH.
     environ.setdefault("REQUESTS_CA_BUNDLE", certifi.where())
@@ -164,17 +163,11 @@ def test_remote_audit_over_tls(env: Env, tmp_path, scope: str, given: str) -> No
         environ["DOCKER_HOST"], endpoint = env.tcp, []
     else:
         endpoint = ["--host", env.tcp]   # TLS settings from the environment apply, as for `docker -H`
-    result = subprocess.run([PYTHON, "-m", "bench", "audit", *endpoint, "--format", "json", *scope_args(scope)],
-                            cwd=REPO, env=environ, capture_output=True, text=True, timeout=180)
+    result = run_bench(["audit", *endpoint, "--format", "json", *scope_args(scope)], env=environ, timeout=180)
     assert result.returncode in (0, 1), result.stderr
     report = json.loads(result.stdout)
-    jsonschema.validate(report, SCHEMA)
-    wrong = {}
-    for rec_id, got in statuses(report).items():
-        want = REMOTE_EXPECTED[rec_id]
-        want = host_expectation(rec_id, env, scope) if want == HOST else want
-        if got != want:
-            wrong[rec_id] = (got, want, by_id(report)[rec_id]["details"][:160])
+    jsonschema.validate(report, report_schema())
+    wrong = wrong_statuses(report, REMOTE_EXPECTED, env, scope)
     assert not wrong, wrong
     skipped = by_id(report)["2.1"]["details"]
     assert "not on this host" in skipped

@@ -24,11 +24,9 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -37,11 +35,11 @@ from typing import Any, Iterator, Optional
 import jsonschema
 import pytest
 
-from dockerd import Dockerd, Unavailable
-from integration_common import (HOST, IDS, SCHEMA, SCOPES, AuditContract, audit_expectation, by_id,
+from dockerd import Dockerd, Unavailable, terminate, wait_until_answering
+from helpers import report_schema, run_bench, without_docker_env
+from integration_common import (HOST, IDS, SCOPES, AuditContract, audit_expectation, by_id,
                                 exec_history, file_expectation, offenders, scope_args, statuses)
-from integration_env import (IMAGE, PYTHON, REPO, Env, _run_container, free_port, require_environment, run,
-                             unavailable)
+from integration_env import IMAGE, Env, _run_compliant_container, _run_container, environment, free_port, run
 from user_env import User, add_user, bench_as, read_state, setup_python
 
 pytestmark = pytest.mark.integration
@@ -102,6 +100,7 @@ class RootlessDockerd:
 
     import_busybox = Dockerd.import_busybox
     container_ids = Dockerd.container_ids
+    log_tail = Dockerd.log_tail
     env = Dockerd.env          # the docker CLI as root, against the user's socket
 
     def __init__(self, user: User, runtime_dir: Path, log_path: Path):
@@ -139,25 +138,11 @@ class RootlessDockerd:
                                          cwd=str(self.user.home), stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.launcher.poll() is not None:
-                raise RuntimeError(f"dockerd-rootless.sh exited with {self.launcher.returncode}:\n{self.log_tail()}")
-            if self.socket.exists() and self.docker("version", check=False).returncode == 0:
-                break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError(f"the rootless dockerd did not answer within {timeout}s:\n{self.log_tail()}")
+        wait_until_answering(self, self.launcher, timeout, "dockerd-rootless.sh")
         daemons = [p for p in psutil.Process(self.launcher.pid).children(recursive=True) if p.name() == "dockerd"]
         if len(daemons) != 1:
             raise RuntimeError(f"expected one dockerd under rootlesskit, found {len(daemons)}")
         self.process = SimpleNamespace(pid=daemons[0].pid)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
     def stop(self) -> None:
         launcher, self.launcher = self.launcher, None
@@ -167,13 +152,7 @@ class RootlessDockerd:
             ids = self.container_ids()
             if ids:
                 self.docker("rm", "-f", *ids, check=False, timeout=120)
-            launcher.send_signal(signal.SIGTERM)   # rootlesskit passes it on to dockerd
-            try:
-                launcher.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(launcher.pid, signal.SIGKILL)
-                launcher.wait(timeout=10)
+            terminate(launcher, grace=30, group=True)   # rootlesskit passes SIGTERM on to dockerd
 
 
 @dataclass
@@ -230,10 +209,7 @@ def build_rootless(stack: contextlib.ExitStack) -> RootlessEnv:
     except RuntimeError as exc:
         raise RootlessDidNotStart(str(exc)) from None
     daemon.import_busybox(IMAGE)
-    _run_container(env, "hardened", "keeps every section 5 recommendation",
-                   "--read-only", "--cap-drop", "ALL", "--user", "1000", "--memory", "64m", "--cpu-shares", "512",
-                   "--pids-limit", "64", "--security-opt", "no-new-privileges", "--restart", "on-failure:3",
-                   "-p", f"127.0.0.1:{free_port()}:8080")
+    _run_compliant_container(env, free_port())
     _run_container(env, "plain", "docker run with no options at all")
     _run_container(env, "exited", "a compliant container that has exited (seen with --all)",
                    "--read-only", "--cap-drop", "ALL", "--user", "1000", "--memory", "32m", "--cpu-shares", "256",
@@ -254,19 +230,11 @@ class RootlessDidNotStart(Unavailable):
 
 
 @pytest.fixture(scope="module")
-def env() -> Iterator[RootlessEnv]:
-    try:
-        require_environment()
-    except Unavailable as exc:
-        unavailable(str(exc))
+def env(integration_host: None) -> Iterator[RootlessEnv]:
     reason = cannot_run_rootless()
     if reason:
         pytest.skip(f"a rootless dockerd cannot run on this machine: {reason}")
-    with contextlib.ExitStack() as stack:
-        try:
-            built = build_rootless(stack)
-        except Unavailable as exc:
-            unavailable(str(exc))
+    with environment(build_rootless) as built:
         yield built
 
 
@@ -391,7 +359,7 @@ def user_reports(env: RootlessEnv) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("scope", SCOPES)
 def test_the_users_own_audit(env: RootlessEnv, user_reports, scope: str) -> None:
     report = user_reports[scope]
-    jsonschema.validate(report, SCHEMA)
+    jsonschema.validate(report, report_schema())
     wrong = {}
     for rec_id in IDS:
         result = by_id(report)[rec_id]
@@ -425,9 +393,8 @@ def test_the_daemon_is_found_rootless_with_its_users_paths(env: RootlessEnv, tmp
                             env=env.user.environ(XDG_RUNTIME_DIR=str(env.daemon.runtime_dir), DOCKER_HOST=env.host))
     else:
         facts_file = tmp_path / "facts.json"
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
-        recorded = subprocess.run([PYTHON, "-m", "bench", "record", "--host", env.host, "--output", str(facts_file)],
-                                  env=environ, capture_output=True, text=True, timeout=180, cwd=REPO)
+        recorded = run_bench(["record", "--host", env.host, "--output", str(facts_file)], env=without_docker_env(),
+                             timeout=180)
     assert recorded.returncode == 0, recorded.stderr
     facts = json.loads(facts_file.read_text())
     daemon = facts["daemon"]
@@ -442,3 +409,14 @@ def test_the_daemon_is_found_rootless_with_its_users_paths(env: RootlessEnv, tmp
     assert locations["etc-docker"] == [str(env.daemon.config_dir)]
     assert locations["data-root"] == [str(env.daemon.data_root)]
     assert locations["default-docker"] == [] and locations["docker.socket"] == []
+
+
+def test_its_bridge_is_in_a_network_namespace_of_its_own(env: RootlessEnv) -> None:
+    """dockerd-rootless.sh runs dockerd in rootlesskit's network namespace (slirp4netns): the docker0
+    it makes lives there, so the host's docker0 is not its to make or delete, and a rootless daemon
+    needs no bridge from the harness."""
+    pid = env.daemon.process.pid
+    assert os.stat(f"/proc/{pid}/ns/net").st_ino != os.stat("/proc/self/ns/net").st_ino
+    inside = run(["nsenter", f"--net=/proc/{pid}/ns/net", "ip", "-j", "link", "show", "docker0"], check=False)
+    assert inside.returncode == 0, inside.stderr
+    assert json.loads(inside.stdout)[0]["ifname"] == "docker0"

@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -29,10 +28,10 @@ from typing import Iterator, Optional
 import jsonschema
 import pytest
 
-from dockerd import Dockerd, Unavailable
-from integration_common import HOST, IDS, SCHEMA, by_id, host_expectation, offenders, scope_args, statuses
-from integration_env import (IMAGE, Env, _run_container, free_port, require_environment, run, start_daemon,
-                             unavailable)
+from dockerd import Dockerd, Unavailable, terminate
+from helpers import report_schema
+from integration_common import HOST, IDS, by_id, offenders, scope_args, statuses, wrong_statuses
+from integration_env import IMAGE, Env, _run_container, environment, free_port, run, start_daemon
 from user_env import User, add_user, bench_as, run_as, setup_python
 
 pytestmark = pytest.mark.integration
@@ -87,13 +86,8 @@ class Sshd:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        if process is not None:
+            terminate(process, grace=10)
 
 
 def build_ssh(stack: contextlib.ExitStack) -> SshEnv:
@@ -166,16 +160,8 @@ def build_ssh(stack: contextlib.ExitStack) -> SshEnv:
 
 
 @pytest.fixture(scope="module")
-def env() -> Iterator[SshEnv]:
-    try:
-        require_environment()
-    except Unavailable as exc:
-        unavailable(str(exc))
-    with contextlib.ExitStack() as stack:
-        try:
-            built = build_ssh(stack)
-        except Unavailable as exc:
-            unavailable(str(exc))
+def env(integration_host: None) -> Iterator[SshEnv]:
+    with environment(build_ssh) as built:
         yield built
 
 
@@ -219,14 +205,9 @@ def test_audit_over_ssh(env: SshEnv, scope: str, given: str) -> None:
     assert result.returncode == 1, result.stderr   # FAILs: plain breaks several recommendations
     assert result.stderr == "", result.stderr
     report = json.loads(result.stdout)
-    jsonschema.validate(report, SCHEMA)
+    jsonschema.validate(report, report_schema())
     expected = dict(SSH_EXPECTED, **(SSH_EXPECTED_ALL if scope == "all" else {}))
-    wrong = {}
-    for rec_id, got in statuses(report).items():
-        want = expected[rec_id]
-        want = host_expectation(rec_id, env, scope) if want == HOST else want
-        if got != want:
-            wrong[rec_id] = (got, want, by_id(report)[rec_id]["details"][:160])
+    wrong = wrong_statuses(report, expected, env, scope)
     assert not wrong, wrong
     assert report["host"]["docker_version"] == env.daemon.docker("version", "-f", "{{.Server.Version}}").stdout.strip()
     judged = env.everything() if scope == "all" else env.running()

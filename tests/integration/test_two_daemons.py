@@ -2,22 +2,18 @@
 not those of the newest dockerd (docker-bench-security v1.1.0's `pgrep -n dockerd`)."""
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
 from dockerd import Dockerd
-from integration_env import PYTHON, REPO
+from helpers import by_id, run_bench
 
 pytestmark = pytest.mark.integration
 
 
 def audit(host: str) -> dict:
-    result = subprocess.run([PYTHON, "-m", "bench", "--host", host, "-f", "json", "--check", "2.1,2.2"],
-                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = run_bench(["--host", host, "-f", "json", "--check", "2.1,2.2"])
     assert result.returncode in (0, 1), result.stderr
-    return {r["id"]: r for r in json.loads(result.stdout)["results"]}
+    return by_id(result.stdout)
 
 
 def test_each_daemon_is_judged_on_its_own_flags(integration_host):

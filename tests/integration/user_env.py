@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from dockerd import Unavailable
-from integration_env import REPO, run
+from helpers import REPO
+from integration_env import run
 
 USER_PATH = "/usr/local/bin:/usr/bin:/bin"
 

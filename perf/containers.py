@@ -12,8 +12,13 @@ nothing else on the host is touched), makes a local busybox image, and for each 
   its peak RSS from os.wait4();
 - prints one table: raw, audit, their ratio, the cost per container, and the targets.
 
-    sudo /tmp/venv/bin/python benchmarks/containers.py                   # 0, 10, 100 running; 1000 --all
-    sudo /tmp/venv/bin/python benchmarks/containers.py --sizes 0,10 --all-sizes '' --runs 3   # quick
+    sudo /tmp/venv/bin/python perf/containers.py                   # 0, 10, 100 running; 1000 --all
+    sudo /tmp/venv/bin/python perf/containers.py --sizes 0,10 --all-sizes '' --runs 3   # quick
+
+With --versus TREE (another source tree of the auditor, e.g. `git worktree add /tmp/before HEAD~1`),
+every size also times the audit run from that tree, the two alternating run by run (A B B A A B ...),
+so that a load that comes and goes on a shared machine falls on both alike; the ratio of the two is
+also given round by round, for wall and CPU time.
 
 Needs root and Debian's docker.io (dockerd) and busybox-static. Uses the stdlib, the docker SDK
 and psutil only. Everything it starts is removed on exit, also on failure or Ctrl-C.
@@ -103,8 +108,10 @@ class Row:
     raw: list[float] = field(default_factory=list)
     wall: list[float] = field(default_factory=list)
     rss_kb: list[int] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)   # user + system time of the audit process
     seen: Optional[int] = None      # containers the audit reported on (from the warm-up run)
     stderr: str = ""
+    tree: str = ""                  # with --versus: which source tree's audit
 
     @property
     def raw_median(self) -> float:
@@ -113,6 +120,10 @@ class Row:
     @property
     def wall_median(self) -> float:
         return statistics.median(self.wall)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
 
     @property
     def rss_mb(self) -> float:
@@ -138,11 +149,13 @@ def audit_env(host: str, pycache: Path) -> dict[str, str]:
     return env
 
 
-def run_audit(argv: list[str], env: dict[str, str], stdout_path: Optional[str] = None) -> tuple[float, int, str]:
-    """Wall time, peak RSS (KiB) and stderr of one audit process."""
+def run_audit(argv: list[str], env: dict[str, str], stdout_path: Optional[str] = None,
+              tree: Path = REPO) -> tuple[float, int, float, str]:
+    """Wall time, peak RSS (KiB), CPU time and stderr of one audit process, run from the source
+    tree `tree`. CPU time moves less than wall time when other work shares the machine."""
     with tempfile.TemporaryFile() as err, open(stdout_path or os.devnull, "wb") as out:
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=str(REPO))
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=str(tree))
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -150,14 +163,15 @@ def run_audit(argv: list[str], env: dict[str, str], stdout_path: Optional[str] =
         stderr = err.read().decode("utf-8", "replace")
     if proc.returncode not in (0, 1):  # 1: findings, the normal outcome on a test daemon
         raise RuntimeError(f"audit exited with {proc.returncode}: {stderr.strip()[-2000:]}")
-    return elapsed, usage.ru_maxrss, stderr
+    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, stderr
 
 
 def scan_workers(host: str, all_containers: bool, runs: int, counts: list[int]) -> list[tuple[int, float, float]]:
     """The auditor's own container collection (list + one inspect each, redacted) in this process,
     with 1, 2, 4 ... inspect requests in flight: (workers, median wall, median CPU of this process)."""
     sys.path.insert(0, str(REPO))
-    from bench.collect.engine import EngineOptions, EngineSession, collect_containers, collect_engine
+    from bench.collect.engine import collect_containers, collect_engine
+    from bench.engine_api.session import EngineOptions, EngineSession
 
     out = []
     for workers in counts:
@@ -182,20 +196,35 @@ def containers_in_report(path: str) -> int:
     return len(names)
 
 
-def measure(row: Row, host: str, client: Any, runs: int, env: dict[str, str], workdir: Path) -> Row:
-    for _ in range(runs):
-        row.raw.append(time_raw(client, row.all_containers))
+def measure(rows: list[Row], trees: list[Path], host: str, client: Any, runs: int, env: dict[str, str],
+            workdir: Path) -> list[Row]:
+    """Time one size: the raw API work, then the audit from each tree (one row each), alternating."""
+    raw = [time_raw(client, rows[0].all_containers) for _ in range(runs)]
     argv = [sys.executable, "-m", "bench", "--host", host, "--format", "json"]
-    if row.all_containers:
+    if rows[0].all_containers:
         argv.append("--all")
     report = str(workdir / "report.json")
-    _, _, row.stderr = run_audit(argv, env, report)  # warm-up: bytecode, page cache; not counted
-    row.seen = containers_in_report(report)
-    for _ in range(runs):
-        wall, rss, _ = run_audit(argv, env)
-        row.wall.append(wall)
-        row.rss_kb.append(rss)
-    return row
+    for row, tree in zip(rows, trees):
+        row.raw = raw
+        row.stderr = run_audit(argv, env, report, tree)[-1]  # warm-up: bytecode, page cache; not counted
+        row.seen = containers_in_report(report)
+    pairs = list(zip(rows, trees))
+    for run in range(runs):
+        for row, tree in pairs if run % 2 == 0 else pairs[::-1]:
+            wall, rss, cpu, _ = run_audit(argv, env, tree=tree)
+            row.wall.append(wall)
+            row.rss_kb.append(rss)
+            row.cpu.append(cpu)
+    return rows
+
+
+def check_tree(tree: Path, env: dict[str, str]) -> None:
+    """That `python -m bench` run from `tree` imports the auditor from there (not an installed one)."""
+    probe = subprocess.run([sys.executable, "-c", "import bench; print(bench.__file__)"], cwd=str(tree), env=env,
+                           capture_output=True, text=True, check=False)
+    where = probe.stdout.strip()
+    if not where.startswith(str(tree.resolve()) + os.sep):
+        raise SystemExit(f"--versus {tree}: the auditor run from there is {where or probe.stderr.strip()!r}")
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -216,20 +245,25 @@ def target_of(row: Row) -> tuple[str, Optional[bool]]:
 
 
 def table(rows: list[Row], runs: int) -> str:
-    base = next((r.wall_median for r in rows if r.containers == 0), None)
-    header = ["containers", "raw list+inspect", f"audit wall (median of {runs})", "audit min-max", "peak RSS",
-              "audit / raw", "ms per container", "target", "met"]
+    header = ["containers", "raw list+inspect", f"audit wall (median of {runs})", "audit min-max", "audit CPU",
+              "peak RSS", "audit / raw", "ms per container", "target", "met"]
+    trees = any(row.tree for row in rows)
+    if trees:
+        header.insert(1, "tree")
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for row in rows:
         label = f"{row.containers:,} {'created, --all' if row.all_containers else 'running'}"
+        base = next((r.wall_median for r in rows if r.containers == 0 and r.tree == row.tree), None)
         per = (f"{(row.wall_median - base) / row.containers * 1000:.2f}" if base is not None and row.containers
                else "-")
         target, ok = target_of(row)
         lines.append("| " + " | ".join([
             label,
+            *([row.tree] if trees else []),
             f"{row.raw_median:.3f} s",
             f"{row.wall_median:.3f} s",
             f"{min(row.wall):.3f}-{max(row.wall):.3f} s",
+            f"{row.cpu_median:.3f} s",
             f"{row.rss_mb:.0f} MB",
             f"{row.wall_median / row.raw_median:.1f}" if row.raw_median > 0 else "-",
             per,
@@ -237,6 +271,18 @@ def table(rows: list[Row], runs: int) -> str:
             {True: "yes", False: "NO", None: "-"}[ok],
         ]) + " |")
     return "\n".join(lines)
+
+
+def paired(first: Row, other: Row) -> str:
+    """The two trees' audits compared round by round (each round ran both, one after the other),
+    which cancels load that changes more slowly than a round."""
+    def ratios(a: list[float], b: list[float]) -> str:
+        values = sorted(y / x for x, y in zip(a, b) if x > 0)
+        return f"median {statistics.median(values):.3f} (range {values[0]:.3f}-{values[-1]:.3f})" if values else "-"
+
+    label = f"{first.containers:,} {'created, --all' if first.all_containers else 'running'}"
+    return (f"{label}: {other.tree} / {first.tree}, round by round: wall {ratios(first.wall, other.wall)}, "
+            f"CPU {ratios(first.cpu, other.cpu)}")
 
 
 def fit(rows: list[Row]) -> Optional[str]:
@@ -306,6 +352,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="numbers of created-only containers, audited with --all (default: 250,500,1000; "
                              "'' for none)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per size, after one warm-up (default: 5)")
+    parser.add_argument("--versus", type=Path, metavar="TREE",
+                        help="also time the audit run from this other source tree of the auditor, alternating "
+                             "with this one")
     parser.add_argument("--workers-scan", default="1,2,4,8", metavar="N,N,...",
                         help="at the largest size, also time the auditor's container collection alone with "
                              "this many inspect requests in flight (default: 1,2,4,8; '' to skip)")
@@ -336,6 +385,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         clients = Clients(daemon.host, probe.api_version)
         about = machine(probe)
         env = audit_env(daemon.host, daemon.dir / "pycache")
+        trees = [REPO] + ([args.versus.resolve()] if args.versus else [])
+        for tree in trees:
+            check_tree(tree, env)
+
+        def rows_of(n: int, all_containers: bool) -> list[Row]:
+            named = len(trees) > 1
+            return [Row(n, all_containers, tree=str(tree) if named else "") for tree in trees]
         ids: list[str] = []
         for n in args.sizes:
             if n > len(ids):
@@ -345,7 +401,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                 remove_containers(clients, ids[n:])
                 ids = ids[:n]
             print(f"measuring {n} running containers ...", file=sys.stderr, flush=True)
-            rows.append(measure(Row(n, False), daemon.host, probe, args.runs, env, daemon.dir))
+            rows += measure(rows_of(n, False), trees, daemon.host, probe, args.runs, env, daemon.dir)
         if args.all_sizes:
             remove_containers(clients, ids)
             ids = []
@@ -358,7 +414,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                 remove_containers(clients, ids[n:])
                 ids = ids[:n]
             print(f"measuring {n} created containers with --all ...", file=sys.stderr, flush=True)
-            rows.append(measure(Row(n, True), daemon.host, probe, args.runs, env, daemon.dir))
+            rows += measure(rows_of(n, True), trees, daemon.host, probe, args.runs, env, daemon.dir)
         if worker_counts and rows and rows[-1].containers:
             last = rows[-1]
             print("timing the container collection with 1, 2, 4 ... requests in flight ...", file=sys.stderr,
@@ -375,7 +431,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print("removing the containers and stopping the throwaway dockerd ...", file=sys.stderr, flush=True)
         daemon.stop()
 
-    command = shlex.join(["python", "benchmarks/containers.py"] + (sys.argv[1:] if argv is None else argv))
+    command = shlex.join(["python", "perf/containers.py"] + (sys.argv[1:] if argv is None else argv))
     print(f"# docker-cis-bench: audit time against Engine API time\n\n`{command}`\n")
     print("\n".join(f"- {line}" for line in about))
     print()
@@ -383,12 +439,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     print()
     print("raw: docker SDK APIClient, list + inspect of each container, sequential, median of "
           f"{args.runs}. audit: `python -m bench --host ... --format json [--all]` > /dev/null as a "
-          "separate process, wall clock, median; peak RSS is the largest ru_maxrss of its runs.")
-    for label, group in (("running", [r for r in rows if not r.all_containers]),
-                         ("created, --all", [r for r in rows if r.all_containers])):
-        line = fit(group)
-        if line:
-            print(f"linear fit, {label}: {line}")
+          "separate process, wall clock, median; audit CPU: its user + system time, median; peak RSS is the "
+          "largest ru_maxrss of its runs.")
+    for first, other in zip(rows, rows[1:]):
+        if first.tree and other.tree != first.tree and (other.containers, other.all_containers) == (
+                first.containers, first.all_containers):
+            print(paired(first, other))
+    for tree in dict.fromkeys(row.tree for row in rows):
+        for label, group in (("running", [r for r in rows if not r.all_containers and r.tree == tree]),
+                             ("created, --all", [r for r in rows if r.all_containers and r.tree == tree])):
+            line = fit(group)
+            if line:
+                print(f"linear fit, {label}{f' ({tree})' if tree else ''}: {line}")
     for row in rows:
         if row.seen is not None and row.seen != row.containers:
             print(f"WARNING: with {row.containers} containers the report named {row.seen} of them")
