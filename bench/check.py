@@ -34,7 +34,8 @@ from bench.container_values import (DEFAULT_CAPABILITIES, HOST_UID_MAP, clean_pa
                                     parse_user, published_ports, sensitive_dir, short_capability,
                                     user_is_root)
 from bench.daemon import config_of as daemon_config
-from bench.daemon import data_root, listen_addresses
+from bench.daemon import EffectiveConfig, data_root
+from bench.daemon import listen_addresses as _listen_addresses
 from bench.facts import ContainerFacts, Facts
 from bench.resources import image_name
 from bench.results import (CheckResult, Item, Outcome, errored, failed, info, passed, rollup, skipped,
@@ -53,6 +54,11 @@ __all__ = ["Check", "Container", "check", "container_check", "passed", "failed",
            "host_sources"]
 
 CheckReturn = Union[Outcome, CheckResult, Iterable[Item]]
+
+
+def listen_addresses(config: EffectiveConfig, default: str) -> list[str]:
+    """The checks' form: the default unix socket given by the caller (the daemon view replaces it)."""
+    return _listen_addresses(config, default_socket=default)
 
 
 @dataclass(frozen=True)

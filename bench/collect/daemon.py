@@ -41,7 +41,8 @@ def _declared_sockets(proc: ProcessInfo, rootless_default: Optional[str]) -> lis
         return []
     config = EffectiveConfig(settings=settings)
     default = f"unix://{rootless_default}" if rootless_default else "unix:///var/run/docker.sock"
-    return [addr[len("unix://"):] for addr in listen_addresses(config, default) if addr.startswith("unix://")]
+    return [addr[len("unix://"):] for addr in listen_addresses(config, default_socket=default)
+            if addr.startswith("unix://")]
 
 
 def find_daemon(host: Host, socket_path: Optional[str], data_root: Optional[str]) -> DaemonFacts:

@@ -132,7 +132,7 @@ def _locate_sockets(host: Host, daemon: DaemonFacts, config: Optional[EffectiveC
     sockets: list[str] = []
     if config is not None:
         default = f"unix:///run/user/{daemon.uid}/docker.sock" if daemon.rootless else "unix:///var/run/docker.sock"
-        for address in listen_addresses(config, default):
+        for address in listen_addresses(config, default_socket=default):
             if address.startswith("unix://"):
                 sockets.append(address[len("unix://"):])
             elif address.startswith("fd://"):

@@ -566,7 +566,10 @@ def build_insecure(stack: contextlib.ExitStack) -> Env:
     cgroup_parent = cgroup_parent_name(daemon.tag, predicted_cgroup_driver())
     stack.callback(remove_cgroup, cgroup_parent)
     daemon.daemon_json = {"log-driver": "syslog"}  # syslog to the local /dev/log only
-    daemon.extra_args = ["--host", env.tcp, "--tls", "--tlscacert", str(env.tls.ca), "--tlscert", str(env.tls.cert),
+    # --tls alone verifies clients on Engine 20.10 and later (tlsverify takes tls's value): turning
+    # verification off takes --tlsverify=false.
+    daemon.extra_args = ["--host", env.tcp, "--tls", "--tlsverify=false", "--tlscacert", str(env.tls.ca),
+                         "--tlscert", str(env.tls.cert),
                          "--tlskey", str(env.tls.key), "--log-level", "debug", "--iptables=false", "--icc=true",
                          "--insecure-registry", "10.1.2.3:5000", "--cgroup-parent", cgroup_parent]
     start_daemon(stack, daemon)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 
 import pytest
 
+from dockerd import docker_cli
 from integration_common import HOST, AuditContract, by_id, cli, exec_history
 from integration_env import Env
 
@@ -39,7 +41,7 @@ class TestInsecureDaemon(AuditContract):
         "2.3": "FAIL",   # --iptables=false
         "2.4": "FAIL",   # --insecure-registry
         "2.5": "PASS",
-        "2.6": "FAIL",   # TCP with --tls but no --tlsverify: any client may connect
+        "2.6": "FAIL",   # TCP with --tls --tlsverify=false: any client may connect
         "2.7": "WARN",   # no default ulimits (not scored)
         "2.8": "FAIL",
         # A daemon-wide parent cgroup may be deliberate: the auditor reports it for a human (INFO).
@@ -82,6 +84,12 @@ class TestInsecureDaemon(AuditContract):
         assert "nobody" in results["3.15"]["details"]
         assert "0666" in results["3.16"]["details"]
         assert str(env.tls.key) in results["3.14"]["details"]
+
+    def test_any_client_may_connect_as_2_6_says(self, env: Env) -> None:
+        served = subprocess.run([docker_cli(), "-H", env.tcp, "--tls", "--tlscacert", str(env.tls.ca), "version",
+                                 "--format", "{{.Server.Version}}"], capture_output=True, text=True, timeout=60,
+                                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        assert served.returncode == 0 and served.stdout.strip(), served.stderr
 
 
 def test_output_to_a_device_writes_through(env: Env, tmp_path) -> None:
