@@ -207,12 +207,14 @@ def test_missing_socket_is_named(tmp_path):
 def test_a_session_learns_the_api_version_once(server):
     summaries = json.dumps([{"Id": f"{n:064x}", "Names": [f"/c{n}"]} for n in range(6)]).encode()
     inspect = json.dumps({"State": {"Running": True}, "Config": {"Env": ["A=b"]}}).encode()
-    srv = server([answer("200 OK", VERSION), answer("200 OK", b'{"Name": "h"}'), answer("200 OK", summaries)]
-                 + [answer("200 OK", inspect, chunked=True)] * 6)
+    bridge = json.dumps({"Name": "bridge", "Options": {"com.docker.network.bridge.enable_icc": "false"}}).encode()
+    srv = server([answer("200 OK", VERSION), answer("200 OK", b'{"Name": "h"}'), answer("200 OK", bridge),
+                  answer("200 OK", summaries)] + [answer("200 OK", inspect, chunked=True)] * 6)
     session = EngineSession(EngineOptions(base_url=f"unix://{srv.path}", workers=3))
     assert not session.uses_sdk
     engine = collect_engine(session)
     assert engine.error is None and engine.info == {"Name": "h"}
+    assert engine.default_bridge["Options"]["com.docker.network.bridge.enable_icc"] == "false"
     containers = collect_containers(session)
     assert [c.name for c in containers.items] == [f"c{n}" for n in range(6)]
     assert containers.items[0].inspect["Config"]["Env"] == ["A=<redacted>"]

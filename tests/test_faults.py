@@ -177,7 +177,7 @@ def _truncated() -> bytes:
     (b"{'schema_version': 1}", "not valid JSON"),
     (b'{"schema_version": "1"}', "no integer schema_version"),
     (b'{"schema_version": 0}', "not supported"),
-    (b'{"schema_version": 2}', "newer than this auditor reads"),
+    (b'{"schema_version": 99}', "newer than this auditor reads"),
     (b'{"schema_version": 1, "daemon": {"argv": "dockerd"}}', "$.daemon.argv: expected a list"),
     (b'\xff\xfe{"schema_version": 1}', "not UTF-8"),
 ])

@@ -15,7 +15,7 @@ from typing import Any, Optional
 from bench.daemon.daemon_json import DaemonJson, parse_daemon_json
 from bench.daemon.flags import engine_version_tuple, generation_of, parse_flags
 from bench.daemon.hosts import parse_daemon_host
-from bench.daemon.options import MFLAG, OPTIONS, PFLAG, ConfigError, Setting
+from bench.daemon.options import MFLAG, PFLAG, ConfigError, Setting
 
 # Engine 20.10 made TLS settings tri-state and verifies clients when only `tls` is set
 # (moby 5f5285a "Sterner warnings for unathenticated tcp": cmd/dockerd/daemon.go loadDaemonCliConfig).
