@@ -34,6 +34,7 @@ from bench.container_values import (DEFAULT_CAPABILITIES, HOST_UID_MAP, clean_pa
                                     parse_user, published_ports, sensitive_dir, short_capability,
                                     user_is_root)
 from bench.daemon import config_of as daemon_config
+from bench.daemon.view import DaemonView, Value, daemon_view
 from bench.daemon import EffectiveConfig, data_root
 from bench.daemon import listen_addresses as _listen_addresses
 from bench.facts import ContainerFacts, Facts
@@ -45,7 +46,7 @@ from bench.versions import VersionError, at_least, parse_version, show as show_v
 
 __all__ = ["Check", "Container", "check", "container_check", "passed", "failed", "warned", "info",
            "skipped", "errored", "Outcome", "Item", "CheckResult", "Status", "lookup", "MISSING", "rollup",
-           "no_containers", "daemon_config", "listen_addresses", "data_root", "image_name", "parse_version",
+           "no_containers", "daemon_view", "DaemonView", "Value", "daemon_config", "listen_addresses", "data_root", "image_name", "parse_version",
            "version_at_least", "at_least", "show_version", "VersionError",
            # container settings as dockerd and runc read them (bench/container_values.py)
            "parse_user", "user_is_root", "container_uid", "HOST_UID_MAP", "effective_capabilities",
@@ -78,6 +79,9 @@ class Check:
     description: str = ""     # what it inspects and how it decides
     rationale: str = ""       # why that matters
     references: tuple[str, ...] = ()
+    # Fact groups collected when they can be and read when they were, without making the check
+    # ERROR or SKIP when they were not (the daemon's files, for a check the Engine API can answer).
+    wants: tuple[str, ...] = ()
 
 
 class _Missing:
@@ -162,7 +166,8 @@ def _metadata(fn: Callable[..., Any], description: Optional[str], rationale: str
     return {"description": " ".join(text.split()), "rationale": " ".join(rationale.split()), "references": refs}
 
 
-def check(check_id: str, *, title: str, needs: Iterable[str] = (), params: Optional[dict[str, Any]] = None,
+def check(check_id: str, *, title: str, needs: Iterable[str] = (), wants: Iterable[str] = (),
+          params: Optional[dict[str, Any]] = None,
           prepare: Optional[Callable[[str, Any], Any]] = None, description: Optional[str] = None,
           rationale: str = "", references: Iterable[str] = ()) -> Callable[[Callable[..., CheckReturn]], Check]:
     """A host-level check: fn(facts[, params]) returns an Outcome, a CheckResult or a list of Items.
@@ -175,8 +180,8 @@ def check(check_id: str, *, title: str, needs: Iterable[str] = (), params: Optio
         def run(facts: Facts, values: dict[str, Any]) -> CheckResult:
             return normalise(check_id, fn(facts, params=values) if with_params else fn(facts))
 
-        return Check(id=check_id, title=title, needs=tuple(needs), run=run, source=_source_of(fn), kind="python",
-                     target="host", params=dict(params or {}), prepare=prepare,
+        return Check(id=check_id, title=title, needs=tuple(needs), wants=tuple(wants), run=run,
+                     source=_source_of(fn), kind="python", target="host", params=dict(params or {}), prepare=prepare,
                      **_metadata(fn, description, rationale, references))
 
     return wrap
@@ -188,7 +193,8 @@ def no_containers(facts: Facts) -> Outcome:
     return skipped(f"no {scope} to check{extra}")
 
 
-def container_check(check_id: str, *, title: str, needs: Iterable[str] = (), params: Optional[dict[str, Any]] = None,
+def container_check(check_id: str, *, title: str, needs: Iterable[str] = (), wants: Iterable[str] = (),
+                    params: Optional[dict[str, Any]] = None,
                     prepare: Optional[Callable[[str, Any], Any]] = None, description: Optional[str] = None,
                     rationale: str = "", references: Iterable[str] = ()) -> Callable[[Callable[..., Outcome]], Check]:
     """A per-container check: fn(container, facts[, params]) returns an Outcome; findings roll up,
@@ -214,8 +220,8 @@ def container_check(check_id: str, *, title: str, needs: Iterable[str] = (), par
                 items.append(Item(container_facts.name, outcome.status, outcome.detail))
             return rollup(check_id, items, none=no_containers(facts))
 
-        return Check(id=check_id, title=title, needs=all_needs, run=run, source=_source_of(fn), kind="python",
-                     target="container", params=dict(params or {}), prepare=prepare,
+        return Check(id=check_id, title=title, needs=all_needs, wants=tuple(wants), run=run, source=_source_of(fn),
+                     kind="python", target="container", params=dict(params or {}), prepare=prepare,
                      **_metadata(fn, description, rationale, references))
 
     return wrap

@@ -33,9 +33,11 @@ def run_check(check: Check, facts: Facts, params: Optional[dict[str, Any]] = Non
 
 
 def needs_of(checks: Iterable[Check]) -> set[str]:
+    """The fact groups to collect: those the checks need, and those they use when they can be had."""
     needed: set[str] = set()
     for check in checks:
         needed.update(check.needs)
+        needed.update(check.wants)
     return needed
 
 

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 import pytest
 
 from bench.facts import Facts, facts_from_data
+from running import as_restarted
 
 TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures"
@@ -77,8 +78,6 @@ def deep_merge(base: Any, overlay: Any) -> Any:
 def apply_case(data: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
     """A facts dict changed as a fixture case says (see tests/check_fixtures/README.md)."""
     data = copy.deepcopy(data)
-    if "facts" in case:
-        data = deep_merge(data, case["facts"])
     if "argv" in case:
         data["daemon"]["argv"] = list(case["argv"])
     if "daemon_json" in case:
@@ -89,6 +88,13 @@ def apply_case(data: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
     for path, overlay in (case.get("file") or {}).items():
         files = data["files"]["files"]
         files[path] = deep_merge(files.get(path, {"path": path, "exists": True}), overlay)
+    if {"argv", "daemon_json", "daemon_json_text"} & set(case):
+        if case.get("running", "restarted") == "restarted":
+            data = as_restarted(data)   # the daemon runs with what the case declares
+        elif data["daemon"].get("started_at") is not None:
+            data["daemon"]["config_mtime"] = data["daemon"]["started_at"] + 3600  # edited since, not applied
+    if "facts" in case:
+        data = deep_merge(data, case["facts"])
     if "container" in case:
         spec = case["container"]
         name = spec.get("name", "web")

@@ -12,7 +12,7 @@ from bench.status import Status
 from helpers import apply_case, facts_of, hardened_data
 
 FIXTURE_DIR = Path(__file__).parent / "check_fixtures"
-CASE_KEYS = {"name", "facts", "argv", "daemon_json", "daemon_json_text", "file", "container", "expect",
+CASE_KEYS = {"name", "facts", "argv", "daemon_json", "daemon_json_text", "running", "file", "container", "expect",
              "detail", "resource", "params"}
 
 

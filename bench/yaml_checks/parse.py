@@ -138,7 +138,8 @@ def compile_check(spec: YamlCheckSpec) -> Check:
         except OperandError as exc:
             raise ValueError(f"operator {spec.op.name} {exc}") from None
 
-    return Check(id=spec.id, title=spec.title, needs=TARGETS[spec.target].needs, run=run, source=spec.source,
+    return Check(id=spec.id, title=spec.title, needs=TARGETS[spec.target].needs, wants=TARGETS[spec.target].wants,
+                 run=run, source=spec.source,
                  kind="yaml", target=spec.target, paths=tuple(f for f in spec.files if f.startswith("/")),
                  params={"value": spec.expected} if spec.op.takes_value else {}, prepare=prepare,
                  description=spec.description, rationale=spec.rationale, references=spec.references)

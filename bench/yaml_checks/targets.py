@@ -8,7 +8,8 @@ from typing import Any, Callable, Optional
 from bench.audit_coverage import file_coverage
 from bench.audit_rules import rules_of
 from bench.check import MISSING, Container, lookup, no_containers
-from bench.daemon import OPTION_KINDS, config_of, format_value
+from bench.daemon import OPTION_KINDS, format_value
+from bench.daemon.view import daemon_view
 from bench.facts import Facts, FileFacts
 from bench.operators import FILE_OPERATORS
 from bench.resources import image_name
@@ -32,6 +33,7 @@ class Target:
     evaluate: Callable[[YamlCheckSpec, Facts], CheckResult]
     # Validates what depends on the target; returns the check's files (roles or absolute paths).
     validate: Callable[[dict[str, Any], str, Optional[str], Fail], tuple[str, ...]]
+    wants: tuple[str, ...] = ()      # facts read when they could be collected (see Check.wants)
 
 
 # -- judging one value ----------------------------------------------------------------------------
@@ -68,14 +70,19 @@ def _single(spec: YamlCheckSpec, outcome: Outcome) -> CheckResult:
 # -- values: daemon, engine, host, container, image ----------------------------------------------
 
 def _run_daemon(spec: YamlCheckSpec, facts: Facts) -> CheckResult:
-    config = config_of(facts)
-    if config.error:
-        return CheckResult(spec.id, Status.ERROR, config.error)
+    """The running daemon's value where the Engine API reports it, else the flags and daemon.json;
+    a disagreement between them, or a daemon.json changed since the daemon started, never PASSes."""
     assert spec.field is not None
-    setting = config.get(spec.field)
-    if setting is None:
-        return _single(spec, judge(spec, MISSING, spec.field))
-    return _single(spec, judge(spec, setting.value, spec.field, setting.source))
+    value = daemon_view(facts).value(spec.field)
+    if value.error:
+        return _single(spec, value.verdict(False, ""))
+    outcome = judge(spec, value.value if value.is_set else MISSING, spec.field, value.source if value.is_set else "")
+    doubt = "; ".join(x for x in (value.conflict, value.caveat) if x)
+    if doubt and outcome.status == Status.PASS:
+        outcome = Outcome(Status.WARN, f"{outcome.detail}; but {doubt}")
+    elif doubt:
+        outcome = Outcome(outcome.status, f"{outcome.detail}; {doubt}")
+    return _single(spec, outcome)
 
 
 def _run_engine(spec: YamlCheckSpec, facts: Facts) -> CheckResult:
@@ -248,7 +255,7 @@ def _validate_audit_target(entry: dict[str, Any], op_name: str, field: Optional[
 
 _VALUE_FIELDS = ("field", "default", "when_absent")
 TARGETS: dict[str, Target] = {t.name: t for t in (
-    Target("daemon", ("daemon",), _VALUE_FIELDS, _run_daemon, _validate_value_target),
+    Target("daemon", (), _VALUE_FIELDS, _run_daemon, _validate_value_target, wants=("engine", "daemon")),
     Target("engine", ("engine",), _VALUE_FIELDS, _run_engine, _validate_value_target),
     Target("file", ("files",), ("file", "field", "when_missing", "when_rootless"), _run_file, _validate_file_target),
     Target("audit", ("audit", "files"), ("file", "when_missing"), _run_file, _validate_audit_target),
