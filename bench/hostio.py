@@ -242,15 +242,6 @@ class Host:
             found += [Listener(kind, address) for inode, address in listening.items() if inode in inodes]
         return sorted(found, key=lambda l: (l.kind, l.address))
 
-    def unix_listeners(self, pid: int) -> list[str]:
-        """Paths of the unix sockets a process has open (needs permission to read its fds)."""
-        import psutil
-
-        with _procfs(self):
-            proc = psutil.Process(pid)
-            getter = getattr(proc, "net_connections", None) or proc.connections
-            return sorted({c.laddr for c in getter(kind="unix") if isinstance(c.laddr, str) and c.laddr})
-
     def listening_sockets(self) -> list[tuple[str, str, Optional[int]]]:
         """(protocol, local address, pid) of listening TCP and bound UDP sockets."""
         import psutil

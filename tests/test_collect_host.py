@@ -6,8 +6,7 @@ import pytest
 
 from bench.collect.files import collect_files, locate, stat_file
 from bench.collect.system import (collect_audit, collect_docker_group, collect_mounts, parse_fstab, parse_mountinfo)
-from bench.daemon import effective_config
-from bench.facts import DaemonFacts, EngineFacts
+from bench.facts import DaemonFacts, EngineFacts, Facts
 from bench.hostio import Host
 from helpers import make
 
@@ -35,8 +34,7 @@ def daemon_facts(argv=("dockerd", "-H", "fd://")):
 def test_locate_finds_units_certs_and_socket_activation(fake_root):
     host = Host(str(fake_root))
     daemon = daemon_facts()
-    config = effective_config(daemon.argv, daemon.config_file, daemon.config_text)
-    found, notes = locate(host, daemon, config, EngineFacts(error=None))
+    found, notes = locate(host, Facts(daemon=daemon, engine=EngineFacts(error=None)))
     assert [host.resolve(p) for p in found["docker.service"]] == ["/usr/lib/systemd/system/docker.service"]
     assert found["registry-certs"] == ["/etc/docker/certs.d/registry.example:5000/ca.crt",
                                        "/etc/docker/certs.d/registry.example:5000/client.key"]
@@ -49,7 +47,7 @@ def test_locate_finds_units_certs_and_socket_activation(fake_root):
 def test_an_override_in_etc_wins_over_the_packaged_unit(fake_root):
     make(fake_root, "/etc/systemd/system/docker.service", "[Service]\n")
     host = Host(str(fake_root))
-    found, _ = locate(host, daemon_facts(), effective_config(["dockerd"], None, None), EngineFacts(error=None))
+    found, _ = locate(host, Facts(daemon=daemon_facts(), engine=EngineFacts(error=None)))
     assert found["docker.service"] == ["/etc/systemd/system/docker.service"]
 
 
@@ -57,8 +55,7 @@ def test_tls_files_come_from_the_effective_configuration(fake_root):
     make(fake_root, "/srv/tls/ca.pem", "ca", 0o444)
     host = Host(str(fake_root))
     daemon = daemon_facts(["dockerd", "--tlsverify", "--tlscacert=/srv/tls/ca.pem"])
-    config = effective_config(daemon.argv, None, None)
-    found, _ = locate(host, daemon, config, EngineFacts(error=None))
+    found, _ = locate(host, Facts(daemon=daemon, engine=EngineFacts(error=None)))
     assert found["tls-ca"] == ["/srv/tls/ca.pem"]
     assert found["tls-key"] == ["/root/.docker/key.pem"]  # dockerd's default for a root daemon
 
@@ -122,16 +119,16 @@ def test_collect_files_examines_each_path_once(fake_root, monkeypatch):
     real_lstat = os.lstat
     monkeypatch.setattr(os, "lstat", lambda p, *a, **k: calls.append(str(p)) or real_lstat(p, *a, **k))
     daemon = daemon_facts()
-    facts = collect_files(host, daemon, effective_config(daemon.argv, daemon.config_file, daemon.config_text),
-                          EngineFacts(error=None), extra_paths=["/etc/docker/daemon.json", "/etc/hosts"])
+    facts = collect_files(host, Facts(daemon=daemon, engine=EngineFacts(error=None)),
+                          extra_paths=["/etc/docker/daemon.json", "/etc/hosts"])
     assert "/etc/hosts" in facts.files
     assert calls and len(calls) == len(set(calls)), [p for p in set(calls) if calls.count(p) > 1]
 
 
 def test_unknown_daemon_configuration_leaves_config_roles_unknown(fake_root):
     daemon = daemon_facts()
-    config = effective_config(daemon.argv, daemon.config_file, '{"icc": "nope"}')
-    facts = collect_files(Host(str(fake_root)), daemon, config, EngineFacts(error=None))
+    daemon.config_text = '{"icc": "nope"}'
+    facts = collect_files(Host(str(fake_root)), Facts(daemon=daemon, engine=EngineFacts(error=None)))
     assert "tls-ca" not in facts.locations and "must be true or false" in facts.notes["tls-ca"]
     assert "data-root" not in facts.locations  # not guessed either
 

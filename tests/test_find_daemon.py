@@ -2,6 +2,7 @@
 v1.1.0 took the newest process named dockerd, and never recognised Engine 1.11's `docker daemon`)."""
 
 from bench.collect.daemon import find_daemon, is_daemon_process
+from bench.facts import Listener
 from bench.hostio import Host, ProcessInfo
 from helpers import by_id, run_main, write_case
 
@@ -16,10 +17,16 @@ class ProcessTable(Host):
     def processes(self):
         return list(self._given)
 
-    def unix_listeners(self, pid):
+    def listeners(self, pid):
         if not self._readable:
-            raise PermissionError("not ours to look at")
-        return self._listeners.get(pid, [])
+            raise PermissionError(13, "not ours to look at")
+        return [Listener("unix", path) for path in self._listeners.get(pid, [])]
+
+    def proc_link(self, path):
+        raise PermissionError(13, "not ours to look at", path)
+
+    def environment_of(self, pid, names):
+        raise PermissionError(13, "not ours to look at")
 
 
 SYSTEM = ProcessInfo(100, "dockerd", ["/usr/bin/dockerd", "-H", "fd://", "--icc=false"], "/usr/bin/dockerd", 0)
@@ -33,7 +40,7 @@ CLIENT = ProcessInfo(60, "docker", ["docker", "ps"], "/usr/bin/docker", 0)
 def test_the_daemon_serving_the_socket_is_chosen_not_the_newest():
     host = ProcessTable([SYSTEM, CI], {100: ["/run/docker.sock"], 900: ["/run/ci/docker.sock"]})
     facts = find_daemon(host, "/run/docker.sock", "/var/lib/docker")
-    assert facts.pid == 100 and facts.found_by == "listens on /run/docker.sock"
+    assert facts.pid == 100 and facts.found_by == "its process listens on /run/docker.sock"
     assert facts.other_daemons == [900] and "--icc=false" in facts.argv
 
 

@@ -19,9 +19,8 @@ from bench.engine_api.errors import SshError, describe_api_error
 from bench.engine_api.session import EngineOptions, EngineSession
 from bench.engine_api.ssh import parse_ssh_url, ssh_argv
 from bench.collect.files import locate
-from bench.daemon import effective_config
 from bench.evaluate import run_check
-from bench.facts import DaemonFacts, EngineFacts
+from bench.facts import DaemonFacts, EngineFacts, Facts
 from bench.hostio import Host
 from bench.operators import OPERATORS
 from helpers import apply_case, by_id, facts_of, hardened_data, make, run_bench, without_docker_env
@@ -96,8 +95,7 @@ def rootless_daemon(config_text='{"icc": false, "tlsverify": true}') -> DaemonFa
 def test_a_rootless_daemon_is_audited_with_its_own_files(rootless_host):
     host = Host(str(rootless_host))
     daemon = rootless_daemon()
-    config = effective_config(daemon.argv, daemon.config_file, daemon.config_text)
-    found, notes = locate(host, daemon, config, EngineFacts(error=None))
+    found, notes = locate(host, Facts(daemon=daemon, engine=EngineFacts(error=None)))
     assert found["docker.service"] == ["/home/alice/.config/systemd/user/docker.service"]
     assert found["docker.service.d"] == ["/home/alice/.config/systemd/user/docker.service.d/override.conf"]
     # The system's docker.socket starts the system daemon: a rootless one has none of its own here.
@@ -115,8 +113,7 @@ def test_without_a_daemon_json_the_home_comes_from_passwd(rootless_host):
     host = Host(str(rootless_host))
     daemon = DaemonFacts(error=None, pid=1, exe="/usr/bin/dockerd", argv=["dockerd", "--config-file", "/srv/d.json"],
                          uid=1000, rootless=True, config_file="/srv/d.json", config_text=None)
-    config = effective_config(daemon.argv, daemon.config_file, None)
-    found, _ = locate(host, daemon, config, EngineFacts(error=None))
+    found, _ = locate(host, Facts(daemon=daemon, engine=EngineFacts(error=None)))
     assert found["docker.service"] == ["/home/alice/.config/systemd/user/docker.service"]
 
 

@@ -104,10 +104,10 @@ def collect_facts(host: Host, options: CollectOptions) -> Facts:
             facts.host.hostname = host.hostname()
         gather("engine", lambda: collect_engine(session))
         data_root = facts.engine.info.get("DockerRootDir") if facts.engine.info else None
-        gather("daemon", lambda: find_daemon(host, session.socket_path, data_root), host_side=True)
+        version = facts.engine.version.get("Version") if facts.engine.version else None
+        gather("daemon", lambda: find_daemon(host, session.socket_path, data_root, version), host_side=True)
+        gather("files", lambda: collect_files(host, facts, options.extra_paths), host_side=True)
         config = None if facts.daemon.unavailable() else config_of(facts)
-        gather("files", lambda: collect_files(host, facts.daemon, config, facts.engine, options.extra_paths),
-               host_side=True)
         progress = options.progress
         gather("containers", lambda: _containers(session, host, remote, progress), after="engine")
         gather("images", lambda: collect_images(session), after="engine")

@@ -1,19 +1,28 @@
-"""Find the dockerd that serves the API socket the audit talks to, and read its daemon.json.
+"""Find the dockerd that serves the API the audit talks to, and record what the kernel says of it
+and the daemon.json it reads.
 
-Several daemons can run on one host (a rootless one beside the system one, a CI daemon ...), so the
-daemon is chosen by the socket it listens on, not by its name or age. Engine 1.11 runs as
-`docker daemon`; both generations are recognised.
+Several daemons can run on one host (a rootless one beside the system one, a CI daemon, one in
+another mount namespace given the same socket path), so the daemon is chosen by the sockets its
+process holds, then by what its command line declares, and the choice is then proven: the data
+root the Engine API reports must be the candidate's. Engine 1.11 runs as `docker daemon`; both
+generations are recognised.
 """
 from __future__ import annotations
 
 import os
+import posixpath
 from typing import Optional
 
-from bench.daemon import ConfigError, listen_addresses, parse_flags, EffectiveConfig
+from bench.daemon import ConfigError, EffectiveConfig, listen_addresses, parse_flags
+from bench.daemon.config import effective_config
 from bench.facts import DaemonFacts
 from bench.hostio import Host, ProcessInfo
 
 DEFAULT_CONFIG_FILE = "/etc/docker/daemon.json"
+# The variables dockerd reads for its defaults (TLS files and verification, rootless paths); the
+# rest of its environment (proxies with credentials, say) is never recorded.
+DAEMON_ENVIRONMENT = ("DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "DOCKER_CONFIG", "DOCKER_DRIVER", "HOME",
+                      "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "ROOTLESSKIT_STATE_DIR")
 
 
 def is_daemon_process(proc: ProcessInfo) -> bool:
@@ -33,19 +42,19 @@ def _same_socket(host: Host, a: str, b: str) -> bool:
         return False
 
 
-def _declared_sockets(proc: ProcessInfo, rootless_default: Optional[str]) -> list[str]:
-    """Unix sockets a daemon says it listens on (flags only; daemon.json is read later)."""
+def _declared_sockets(proc: ProcessInfo) -> list[str]:
+    """Unix sockets a daemon's command line says it listens on (daemon.json is read later)."""
     try:
         settings, _, _ = parse_flags(proc.cmdline)
     except ConfigError:
         return []
-    config = EffectiveConfig(settings=settings)
-    default = f"unix://{rootless_default}" if rootless_default else "unix:///var/run/docker.sock"
-    return [addr[len("unix://"):] for addr in listen_addresses(config, default_socket=default)
+    rootless_uid = proc.uid if proc.uid not in (None, 0) else None
+    return [addr[len("unix://"):] for addr in listen_addresses(EffectiveConfig(settings=settings), rootless_uid)
             if addr.startswith("unix://")]
 
 
-def find_daemon(host: Host, socket_path: Optional[str], data_root: Optional[str]) -> DaemonFacts:
+def find_daemon(host: Host, socket_path: Optional[str], data_root: Optional[str],
+                engine_version: Optional[str] = None) -> DaemonFacts:
     facts = DaemonFacts(error=None)
     try:
         candidates = [p for p in host.processes() if is_daemon_process(p)]
@@ -56,29 +65,34 @@ def find_daemon(host: Host, socket_path: Optional[str], data_root: Optional[str]
         facts.error = "no dockerd process found on this host"
         return facts
 
+    listening: dict[int, list] = {}
+    unverifiable: dict[int, str] = {}   # daemons whose open sockets we may not look at (a non-root audit)
+    for proc in candidates:
+        try:
+            listening[proc.pid] = host.listeners(proc.pid)
+        except OSError as exc:
+            unverifiable[proc.pid] = exc.strerror or str(exc)
+
     chosen: Optional[ProcessInfo] = None
-    unverifiable = 0  # daemons whose open sockets we may not look at (a non-root audit)
     if socket_path:
-        for proc in candidates:
-            try:
-                listening = host.unix_listeners(proc.pid)
-            except Exception:
-                unverifiable += 1
-                continue
-            if any(_same_socket(host, path, socket_path) for path in listening):
-                chosen, facts.found_by = proc, f"listens on {socket_path}"
-                break
+        holding = [p for p in candidates if any(
+            listener.kind == "unix" and _same_socket(host, listener.address, socket_path)
+            for listener in listening.get(p.pid, []))]
+        if len(holding) > 1 and data_root:
+            # The same path in two mount namespaces: the data root the API reports tells them apart.
+            holding = [p for p in holding if _declared_data_root(host, p) == data_root] or holding
+        if holding:
+            chosen, facts.found_by = holding[0], f"its process listens on {socket_path}"
         if chosen is None:
             for proc in candidates:
-                rootless = _rootless_socket(proc)
-                if any(_same_socket(host, path, socket_path) for path in _declared_sockets(proc, rootless)):
+                if any(_same_socket(host, path, socket_path) for path in _declared_sockets(proc)):
                     chosen, facts.found_by = proc, f"its command line names {socket_path}"
                     break
         if chosen is None and not unverifiable:
             facts.error = f"no running Docker daemon listens on {socket_path}"
             return facts
     if chosen is None and data_root:
-        matches = [p for p in candidates if _data_root_of(p) == data_root]
+        matches = [p for p in candidates if _declared_data_root(host, p) == data_root]
         if len(matches) == 1:
             chosen, facts.found_by = matches[0], f"its data root is {data_root}, as the API reports"
     if chosen is None and len(candidates) == 1 and data_root:
@@ -92,39 +106,84 @@ def find_daemon(host: Host, socket_path: Optional[str], data_root: Optional[str]
     facts.pid, facts.exe, facts.argv, facts.uid = chosen.pid, chosen.exe, list(chosen.cmdline), chosen.uid
     facts.other_daemons = sorted(p.pid for p in candidates if p.pid != chosen.pid)
     facts.rootless = "--rootless" in chosen.cmdline or (chosen.uid not in (None, 0))
+    facts.started_at = chosen.started_at
+    if chosen.pid in listening:
+        facts.listeners = listening[chosen.pid]
+    else:
+        facts.listeners_error = f"cannot read the sockets of pid {chosen.pid}: {unverifiable.get(chosen.pid)}"
+    _process_details(host, facts)
     _read_config_file(host, facts)
+    _prove(facts, data_root, engine_version, host)
     return facts
 
 
-def _data_root_of(proc: ProcessInfo) -> str:
+def _process_details(host: Host, facts: DaemonFacts) -> None:
+    """Where the process runs and what it was started with: each read on its own, as the right to
+    read one does not give the others (ptrace rules on cwd, root and environ)."""
+    pid = facts.pid
+    for attr, path in (("cwd", f"/proc/{pid}/cwd"), ("proc_root", f"/proc/{pid}/root")):
+        try:
+            setattr(facts, attr, host.proc_link(path))
+        except OSError:
+            pass
+    try:
+        facts.environ = host.environment_of(pid, DAEMON_ENVIRONMENT)
+    except OSError:
+        pass
+    try:
+        theirs = host.proc_link(f"/proc/{pid}/ns/mnt")
+        facts.same_mount_namespace = theirs == host.proc_link("/proc/self/ns/mnt") if host.is_local_root else None
+    except OSError:
+        pass
+
+
+def _declared_data_root(host: Host, proc: ProcessInfo) -> str:
     try:
         settings, _, _ = parse_flags(proc.cmdline)
     except ConfigError:
         return ""
     for key in ("data-root", "graph"):
         if key in settings:
-            return str(settings[key].value)
+            return _resolved(host, str(settings[key].value))
     return "/var/lib/docker"
 
 
-def _rootless_socket(proc: ProcessInfo) -> Optional[str]:
-    if proc.uid in (None, 0):
-        return None
-    return f"/run/user/{proc.uid}/docker.sock"
+def _resolved(host: Host, path: str) -> str:
+    try:
+        return host.resolve(path)
+    except OSError:
+        return path
 
 
 def config_file_of(host: Host, facts: DaemonFacts) -> tuple[str, str]:
+    """The daemon.json the daemon reads, as a path on this host, and how that is known. A relative
+    --config-file is relative to the daemon's working directory, and every path is under its root."""
     try:
         _, control, _ = parse_flags(facts.argv)
     except ConfigError:
         control = {}
     if "--config-file" in control:
-        return str(control["--config-file"]), "--config-file"
-    if facts.rootless and facts.uid not in (None, 0):
-        home = host.home_of(facts.uid)
+        named = str(control["--config-file"])
+        path, source = named, "--config-file"
+        if not posixpath.isabs(named):
+            if not facts.cwd:
+                return named, "--config-file, relative to a working directory that could not be read"
+            path, source = posixpath.join(facts.cwd, named), f"--config-file {named}, relative to its working directory {facts.cwd}"
+    elif facts.rootless and facts.uid not in (None, 0):
+        home = (facts.environ or {}).get("XDG_CONFIG_HOME")
+        home_dir = host.home_of(facts.uid)
         if home:
-            return f"{home}/.config/docker/daemon.json", "rootless default (~/.config/docker)"
-    return DEFAULT_CONFIG_FILE, "default"
+            path, source = f"{home}/docker/daemon.json", "rootless default ($XDG_CONFIG_HOME/docker)"
+        elif home_dir:
+            path, source = f"{home_dir}/.config/docker/daemon.json", "rootless default (~/.config/docker)"
+        else:
+            path, source = DEFAULT_CONFIG_FILE, "default"
+    else:
+        path, source = DEFAULT_CONFIG_FILE, "default"
+    path = posixpath.normpath(path)
+    if facts.proc_root and facts.proc_root != "/":
+        path, source = posixpath.join(facts.proc_root, path.lstrip("/")), f"{source}, under its root {facts.proc_root}"
+    return path, source
 
 
 def _read_config_file(host: Host, facts: DaemonFacts) -> None:
@@ -132,9 +191,33 @@ def _read_config_file(host: Host, facts: DaemonFacts) -> None:
     facts.config_file, facts.config_file_source = path, source
     try:
         facts.config_text = host.read_text(path)
+        facts.config_mtime = host.mtime(path)
     except FileNotFoundError:
         facts.config_text = None
     except PermissionError:
         facts.config_error = "permission denied"
     except OSError as exc:
         facts.config_error = exc.strerror or str(exc)
+
+
+def _prove(facts: DaemonFacts, api_root: Optional[str], engine_version: Optional[str], host: Host) -> None:
+    """The daemon whose files are judged must be the one behind the API: the data root it would use
+    must be the one the API reports. Two daemons can be given one socket path in different mount
+    namespaces, and a stale process can hold a socket nobody answers on."""
+    if not api_root or facts.config_error:
+        return
+    config = effective_config(facts.argv, facts.config_file, facts.config_text, engine_version=engine_version)
+    if config.error:
+        return
+    declared = config.value("data-root") or config.value("graph")
+    if not declared:
+        if facts.rootless:
+            return   # its default lies under its user's home; the API's answer is the only word on it
+        declared = "/var/lib/docker"
+    declared = str(declared)
+    if not posixpath.isabs(declared) and facts.cwd:
+        declared = posixpath.join(facts.cwd, declared)
+    if _resolved(host, declared) != api_root and posixpath.normpath(declared) != api_root:
+        facts.error = (f"the Docker daemon found (pid {facts.pid}: {facts.found_by}) would use the data root "
+                       f"{declared}, but the Engine API reports {api_root}: it is not the daemon behind the API, "
+                       "whose files and settings cannot be told")

@@ -10,8 +10,8 @@ import os
 import stat
 from typing import Iterable, Optional
 
-from bench.daemon import EffectiveConfig, data_root, listen_addresses
-from bench.facts import DaemonFacts, EngineFacts, FileFacts, FilesFacts
+from bench.daemon.view import DaemonView, build_view
+from bench.facts import DaemonFacts, Facts, FileFacts, FilesFacts
 from bench.hostio import Host
 
 # systemd's unit search path, highest precedence first: a unit in /etc overrides the packaged one.
@@ -22,11 +22,12 @@ BIN_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin"
 # is started by its user's systemd, never by the system units above.
 USER_UNIT_DIRS = ("/etc/systemd/user", "/usr/local/lib/systemd/user", "/usr/lib/systemd/user", "/lib/systemd/user")
 
-def locate(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig],
-           engine: EngineFacts) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """Paths per role on this host, and a note per role for a human."""
+def locate(host: Host, facts: Facts) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Paths per role on this host, and a note per role for a human. The daemon's own files (its
+    TLS files, API sockets, data root) are where the daemon view says they are."""
     found: dict[str, list[str]] = {}
     notes: dict[str, str] = {}
+    daemon = facts.daemon
 
     unit_dirs = UNIT_DIRS
     home = _rootless_home(host, daemon)
@@ -78,8 +79,12 @@ def locate(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig],
     if not certs:
         notes["registry-certs"] = f"no registry certificates under {certs_d}/<registry>/"
 
-    _locate_tls(host, daemon, config, found, notes)
-    _locate_sockets(host, daemon, config, found, notes)
+    # The view reads the socket unit (fd:// sockets are its ListenStream): let it see the unit.
+    facts.files = FilesFacts(error=None, locations=dict(found),
+                             files={p: _with_content(host, p) for p in found["docker.socket"]})
+    view = build_view(facts)
+    _locate_tls(host, view, found, notes)
+    _locate_sockets(host, view, found, notes)
 
     found["docker-binary"] = ["/usr/bin/docker"] if _exists(host, "/usr/bin/docker") else []
     if not found["docker-binary"]:
@@ -97,7 +102,7 @@ def locate(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig],
         if not path:
             notes[role] = f"no {name} binary in {', '.join(BIN_DIRS)}"
 
-    root, why = data_root(engine, daemon, config)
+    root, why = view.data_root()
     if root is None:
         notes["data-root"] = why  # the role stays unknown: its checks are ERROR, not judged on a guess
         return found, notes
@@ -107,56 +112,46 @@ def locate(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig],
     return found, notes
 
 
-def _locate_tls(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig],
-                found: dict[str, list[str]], notes: dict[str, str]) -> None:
-    roles = {"tls-ca": "tlscacert", "tls-cert": "tlscert", "tls-key": "tlskey"}
-    uses_tls = config is not None and bool(config.value("tls") or config.value("tlsverify"))
-    for role, key in roles.items():
-        path = config.value(key) if config is not None else None
-        if not path and uses_tls:
-            # dockerd's default: $DOCKER_CERT_PATH or ~/.docker of the daemon's user.
-            home = "/root" if daemon.uid in (None, 0) else _rootless_home(host, daemon)
-            if home:
-                path = f"{home}/.docker/{ {'tlscacert': 'ca', 'tlscert': 'cert', 'tlskey': 'key'}[key]}.pem"
-        if path:
-            found[role] = [str(path)]
-            if not uses_tls:
-                notes[role] = f"{key} is set but TLS is not enabled"
+def _locate_tls(host: Host, view: DaemonView, found: dict[str, list[str]], notes: dict[str, str]) -> None:
+    """The TLS files dockerd loads, as it resolves them (DOCKER_CERT_PATH, its user's ~/.docker)."""
+    roles = {"tls-ca": "ca", "tls-cert": "cert", "tls-key": "key"}
+    if view.config.error:
+        for role in roles:
+            found[role], notes[role] = [], "daemon configuration unknown"
+        return
+    tls = view.tls()
+    for role, attr in roles.items():
+        path = getattr(tls, attr)
+        if tls.mode == "none" or not path:
+            named = view.config.value({"ca": "tlscacert", "cert": "tlscert", "key": "tlskey"}[attr])
+            found[role] = [view.resolve(str(named))] if named else []
+            notes[role] = (f"{named} is named but TLS is not enabled" if named else
+                           "the daemon is not configured for TLS" if tls.mode == "none" else
+                           f"dockerd would find no {attr} file ({tls.sources.get(attr, '')})")
         else:
-            found[role] = []
-            notes[role] = "the daemon is not configured for TLS" if config is not None else "daemon configuration unknown"
+            found[role] = [view.resolve(str(path))]
 
 
-def _locate_sockets(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig],
-                    found: dict[str, list[str]], notes: dict[str, str]) -> None:
-    sockets: list[str] = []
-    if config is not None:
-        default = f"unix:///run/user/{daemon.uid}/docker.sock" if daemon.rootless else "unix:///var/run/docker.sock"
-        for address in listen_addresses(config, default_socket=default):
-            if address.startswith("unix://"):
-                sockets.append(address[len("unix://"):])
-            elif address.startswith("fd://"):
-                # Socket activation: systemd made the socket; its unit says where.
-                sockets += _socket_unit_paths(host, found.get("docker.socket") or [])
+def _locate_sockets(host: Host, view: DaemonView, found: dict[str, list[str]], notes: dict[str, str]) -> None:
+    """The unix sockets the API is served on: those the daemon holds, else those it declares."""
+    listeners = view.listeners() if not view.config.error or view.facts.daemon.listeners is not None else None
+    if listeners is None:
+        sockets = ["/var/run/docker.sock"]
     else:
-        sockets.append("/var/run/docker.sock")
+        sockets = [view.resolve(listener.address) for listener in listeners.unix]
     found["api-socket"] = [p for p in _unique(host, sockets) if _exists(host, p)]
     if not found["api-socket"]:
         notes["api-socket"] = "the daemon listens on no unix socket that exists here"
 
 
-def _socket_unit_paths(host: Host, units: list[str]) -> list[str]:
-    paths = []
-    for unit in units:
+def _with_content(host: Host, path: str) -> FileFacts:
+    facts = stat_file(host, path)
+    if facts.exists and facts.kind == "file":
         try:
-            text = host.read_text(unit)
+            facts.content = host.read_text(path, limit=64 * 1024)
         except OSError:
-            continue
-        for line in text.splitlines():
-            key, eq, value = line.strip().partition("=")
-            if eq and key.strip() == "ListenStream" and value.strip().startswith("/"):
-                paths.append(value.strip())
-    return paths or ["/var/run/docker.sock"]
+            pass
+    return facts
 
 
 def _rootless_home(host: Host, daemon: DaemonFacts) -> Optional[str]:
@@ -260,21 +255,26 @@ def stat_file(host: Host, path: str) -> FileFacts:
     return facts
 
 
-def collect_files(host: Host, daemon: DaemonFacts, config: Optional[EffectiveConfig], engine: EngineFacts,
-                  extra_paths: Iterable[str] = ()) -> FilesFacts:
-    facts = FilesFacts(error=None)
-    facts.locations, facts.notes = locate(host, daemon, config, engine)
+def collect_files(host: Host, facts: Facts, extra_paths: Iterable[str] = ()) -> FilesFacts:
+    """Locate every role and stat each path once; the socket units' text is kept (the view reads
+    their ListenStream)."""
+    files = FilesFacts(error=None)
+    files.locations, files.notes = locate(host, facts)
+    daemon = facts.daemon
+    config = None if daemon.unavailable() else build_view(facts).config
     if daemon.unavailable() or (config is not None and config.error):
         reason = daemon.unavailable() or (config.error if config else "")
         for role in ("tls-ca", "tls-cert", "tls-key", "api-socket", "daemon.json", "daemon-binary"):
-            if not facts.locations.get(role):
-                facts.notes[role] = reason
-                facts.locations.pop(role, None)
+            if not files.locations.get(role):
+                files.notes[role] = reason
+                files.locations.pop(role, None)
+    for path in files.locations.get("docker.socket", []):
+        files.files[path] = _with_content(host, path)
     wanted: list[str] = []
-    for paths in facts.locations.values():
+    for paths in files.locations.values():
         wanted += paths
     wanted += list(extra_paths)
     for path in wanted:
-        if path not in facts.files:
-            facts.files[path] = stat_file(host, path)
-    return facts
+        if path not in files.files:
+            files.files[path] = stat_file(host, path)
+    return files

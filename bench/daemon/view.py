@@ -145,10 +145,20 @@ class DaemonView:
     def data_root(self) -> tuple[Optional[str], str]:
         return data_root(self.facts.engine, self.facts.daemon, None if self.facts.daemon.unavailable() else self.config)
 
-    def tls(self) -> TlsMode:
+    def home(self) -> Optional[str]:
+        """The daemon's user's home (dockerd's ~): its HOME, else root's, else the one its rootless
+        daemon.json lies in."""
         daemon = self.facts.daemon
-        home = (daemon.environ or {}).get("HOME") or ("/root" if daemon.uid in (0, None) and not daemon.rootless else None)
-        return tls_mode(self.config, daemon.environ, home)
+        if (daemon.environ or {}).get("HOME"):
+            return daemon.environ["HOME"]
+        if daemon.uid in (0, None) and not daemon.rootless:
+            return "/root"
+        if daemon.config_file and "/.config/docker/" in daemon.config_file:
+            return daemon.config_file.split("/.config/docker/", 1)[0]
+        return None
+
+    def tls(self) -> TlsMode:
+        return tls_mode(self.config, self.facts.daemon.environ, self.home())
 
     def group(self) -> Any:
         return docker_group(self.config)
