@@ -22,7 +22,7 @@ def _directories(name: str, value: object) -> tuple[str, ...]:
 
 
 @container_check("container-sensitive-mounts", title="No sensitive host directory is mounted into the container",
-                 params={"directories": SENSITIVE_DIRS}, prepare=_directories,
+                 params={"directories": SENSITIVE_DIRS}, prepare=_directories, wants=("processes",),
                  rationale=("A container that can write to host system directories can change "
                             "binaries, configuration or devices of the host itself, escaping its "
                             "isolation without any exploit."),
@@ -37,8 +37,11 @@ def container_sensitive_mounts(container, facts, params):
     cleaned as dockerd cleans it (`//etc`, `/etc/` and `/usr/../etc` are /etc). One that is, or lies
     in, a sensitive directory (`/` itself; /boot, /dev, /etc, /lib, /lib64, /proc, /sys, /usr and
     anything below them; change the list with --param container-sensitive-mounts.directories=...)
-    FAILs when writable and WARNs when read-only (it still exposes host data); a local volume whose
-    options were not recorded is ERROR; none PASSes. tmpfs and other volumes are not host paths."""
+    FAILs when writable and WARNs when read-only (it still exposes host data). Read-only is judged
+    by what the kernel mounted, where the container's /proc/<pid>/mountinfo was read: a read-only
+    bind of / or /dev with submounts the kernel has read-write (binds are not recursively read-only
+    before Engine 25) FAILs. A local volume whose options were not recorded is ERROR; none PASSes.
+    tmpfs and other volumes are not host paths."""
     directories = params["directories"]
     directories = _directories("directories", directories) if isinstance(directories, str) else directories
     resolved = facts.containers.resolved_paths
@@ -52,7 +55,16 @@ def container_sensitive_mounts(container, facts, params):
             continue
         via = "" if source.via == "bind" else f" ({source.via})"
         real = f" (= {path})" if path != source.source else ""
-        (writable if source.writable else read_only).append(f"{source.source}{real}{via} -> {source.destination}")
+        shown = f"{source.source}{real}{via} -> {source.destination}"
+        if source.writable:
+            writable.append(shown)
+            continue
+        under = _writable_under(container, facts, source.destination)
+        if under:
+            # Read-only binds are not recursive before Engine 25 (rro): what is mounted below stays writable.
+            writable.append(f"{shown} read-only, but the kernel has {', '.join(under)} mounted read-write")
+        else:
+            read_only.append(shown)
     if writable:
         extra = f"; read-only: {', '.join(read_only)}" if read_only else ""
         return failed(f"read-write: {', '.join(writable)}{extra}")
@@ -61,6 +73,19 @@ def container_sensitive_mounts(container, facts, params):
     if read_only:
         return warned(f"read-only: {', '.join(read_only)} (still exposes host data)")
     return passed("no sensitive host directory mounted")
+
+
+def _writable_under(container, facts, destination: str) -> list[str]:
+    """Mounts at or below `destination` that the kernel has read-write for the container's process
+    (from its /proc/<pid>/mountinfo), where that was recorded."""
+    mounts = None if facts.processes.unavailable() else (facts.processes.mounts or {}).get(container.id)
+    base = destination.rstrip("/") or "/"
+    found = []
+    for mount in mounts or []:
+        inside = mount.target == base or mount.target.startswith(base.rstrip("/") + "/")
+        if inside and "rw" in mount.options.split(","):
+            found.append(mount.target)
+    return found
 
 
 # -- 5.7, 5.8, 5.13: published ports ----------------------------------------------------------------

@@ -3,8 +3,8 @@ profiles and what the kernel reports about each container's main process. What o
 container reaches (host directories, published ports, host devices) is in container_exposure.py."""
 from __future__ import annotations
 
-from bench.check import (DEFAULT_CAPABILITIES, HOST_UID_MAP, container_check, container_uid, daemon_config,
-                         effective_capabilities, errored, failed, info, normalise_capability, parse_user, passed,
+from bench.check import (DEFAULT_CAPABILITIES, errored, HOST_UID_MAP, container_check, container_uid, daemon_config,
+                         effective_capabilities, failed, info, normalise_capability, parse_user, passed,
                          short_capability, skipped, user_is_root)
 
 
@@ -78,47 +78,6 @@ def container_user(container, facts):
     return passed(f"user {user}")
 
 
-# -- 5.1 / 5.2: mandatory access control ------------------------------------------------------------
-
-@container_check("container-apparmor", title="An AppArmor profile confines the container", needs=("engine",),
-                 rationale=("An AppArmor profile limits which files, mounts and capabilities the "
-                            "container's processes can use, a second barrier if the namespaces "
-                            "fail."),
-                 references=("https://docs.docker.com/engine/security/apparmor/",
-                             "https://docs.kernel.org/admin-guide/LSM/apparmor.html"))
-def container_apparmor(container, facts):
-    """SKIPs when `docker info` SecurityOptions does not list apparmor. Otherwise reads each
-    container's AppArmorProfile: empty or `unconfined` FAILs, any named profile (docker-default
-    or a custom one) PASSes."""
-    if "apparmor" not in _security_options(facts):
-        return skipped("AppArmor is not enabled on this host")
-    profile = str(container.get("AppArmorProfile", "") or "")
-    if profile in ("", "unconfined"):
-        return failed(f"AppArmor profile: {profile or 'none'}")
-    return passed(f"AppArmor profile {profile}")
-
-
-@container_check("container-selinux", title="SELinux labels confine the container", needs=("engine",),
-                 rationale=("SELinux labels confine each container to its own files and keep it "
-                            "from touching the host's or other containers', even as root inside."),
-                 references=("https://docs.docker.com/reference/cli/docker/container/run/#security-opt",
-                             "https://man7.org/linux/man-pages/man8/selinux.8.html",
-                             "https://docs.kernel.org/admin-guide/LSM/SELinux.html"))
-def container_selinux(container, facts):
-    """SKIPs when `docker info` SecurityOptions does not list selinux. Otherwise FAILs a container
-    with `label=disable` (or `label:disable`) in HostConfig.SecurityOpt or an empty ProcessLabel,
-    and PASSes one with a process label."""
-    if "selinux" not in _security_options(facts):
-        return skipped("SELinux is not enabled in the daemon")
-    options = [str(o) for o in container.get("HostConfig.SecurityOpt", []) or []]
-    if any(o.replace(":", "=", 1) == "label=disable" for o in options):
-        return failed("SELinux labelling disabled (label=disable)")
-    label = str(container.get("ProcessLabel", "") or "")
-    if not label:
-        return failed("no SELinux process label")
-    return passed(f"process label {label}")
-
-
 # -- 5.3 --------------------------------------------------------------------------------------------
 
 @container_check("container-capabilities", title="The container holds no capability beyond Docker's default set",
@@ -173,14 +132,18 @@ SSH_DAEMONS = ("sshd", "dropbear")
 def container_no_sshd(container, facts):
     """For each running container, scans the host's process table for processes whose
     /proc/<pid>/cgroup names the container's id and whose command name is sshd or dropbear; any
-    FAILs, none PASSes. Nothing is executed inside the container; stopped containers and remote
-    engines SKIP."""
+    FAILs, none PASSes. A running container none of whose processes could be seen (another PID
+    namespace, /proc not readable) is ERROR: not seeing an sshd is no evidence there is none.
+    Nothing is executed inside the container; stopped containers and remote engines SKIP."""
     if not _running(container):
         return skipped("not running")
-    found = [p for p in facts.processes.items if p.container_id == container.id and p.comm in SSH_DAEMONS]
+    own = [p for p in facts.processes.items if p.container_id == container.id]
+    if not own:
+        return errored("the container runs, but none of its processes is visible in the host's process table")
+    found = [p for p in own if p.comm in SSH_DAEMONS]
     if found:
         return failed(", ".join(f"{p.comm} (host pid {p.pid})" for p in found) + " running")
-    return passed("no SSH server process")
+    return passed(f"no SSH server among its {len(own)} processes")
 
 
 # -- 5.14 -------------------------------------------------------------------------------------------
@@ -262,76 +225,3 @@ def container_shared_propagation(container, facts):
     if shared:
         return failed("shared propagation: " + ", ".join(shared))
     return passed("no shared mounts")
-
-
-# -- 5.21, 5.25: what the kernel enforces -----------------------------------------------------------
-
-def _security_opts(container) -> list[str]:
-    return [str(o).replace(":", "=", 1) for o in container.get("HostConfig.SecurityOpt", []) or []]
-
-
-def _kernel_status(container, facts):
-    """(what the kernel reports for the container's main process, or None; why it is unknown).
-    Inspect data decides where /proc cannot be read (a remote engine); the kernel is a second
-    opinion where it can."""
-    if facts.processes.unavailable():
-        return None, f" (kernel status not available: {facts.processes.unavailable()})"
-    return facts.processes.init_status.get(container.id), ""
-
-
-@container_check("container-seccomp", title="The default (or a custom) seccomp profile applies",
-                 rationale=("The seccomp profile blocks dozens of rarely needed system calls that "
-                            "have been the route of many kernel exploits; disabling it widens the "
-                            "attack surface of the shared kernel."),
-                 references=("https://docs.docker.com/engine/security/seccomp/",
-                             "https://docs.kernel.org/userspace-api/seccomp_filter.html",
-                             "https://man7.org/linux/man-pages/man5/proc_pid_status.5.html"))
-def container_seccomp(container, facts):
-    """FAILs a container with `seccomp=unconfined` (or `seccomp:unconfined`) in
-    HostConfig.SecurityOpt, a privileged one, or one whose main process the kernel reports with
-    `Seccomp: 0` in /proc/<pid>/status; otherwise PASSes (`Seccomp: 2` confirms a filter). Where
-    the process status cannot be read (stopped container, remote engine, unreadable /proc) it
-    judges on the inspect data alone."""
-    if "seccomp=unconfined" in _security_opts(container):
-        return failed("seccomp=unconfined")
-    if container.get("HostConfig.Privileged", False):
-        return failed("privileged: no seccomp filter applies")
-    status, unknown = _kernel_status(container, facts)
-    if unknown:
-        return passed("no seccomp=unconfined option" + unknown)
-    if status and status.get("Seccomp") == "0":
-        return failed("the kernel reports no seccomp filter on the container's process")
-    if status and status.get("Seccomp") == "2":
-        return passed("seccomp filter active (kernel status)")
-    if _running(container) and status is None:
-        return passed("no seccomp=unconfined option (the process status could not be read)")
-    return passed("no seccomp=unconfined option")
-
-
-@container_check("container-no-new-privileges", title="The container cannot gain new privileges",
-                 rationale=("The no_new_privs flag keeps setuid and file-capability binaries from "
-                            "raising a process's privileges, closing a common path from an "
-                            "unprivileged foothold to root inside the container."),
-                 references=("https://docs.docker.com/reference/cli/docker/container/run/#security-opt",
-                             "https://docs.kernel.org/userspace-api/no_new_privs.html",
-                             "https://man7.org/linux/man-pages/man5/proc_pid_status.5.html"))
-def container_no_new_privileges(container, facts):
-    """PASSes when HostConfig.SecurityOpt holds `no-new-privileges` or `no-new-privileges=true` (`:`
-    also accepted), or the kernel reports `NoNewPrivs: 1` for the main process; `NoNewPrivs: 0`
-    FAILs. Without a kernel status (stopped container, remote engine) the daemon's
-    `no-new-privileges` default set to true PASSes; a running container whose status cannot be read is
-    ERROR; anything else FAILs."""
-    options = _security_opts(container)
-    if any(o in ("no-new-privileges", "no-new-privileges=true") for o in options):
-        return passed("security option no-new-privileges")
-    status, unknown = _kernel_status(container, facts)
-    if status and status.get("NoNewPrivs") == "1":
-        return passed("the kernel reports NoNewPrivs=1 (set by the daemon's default)")
-    if status and status.get("NoNewPrivs") == "0":
-        return failed("the kernel reports NoNewPrivs=0 for the container's process")
-    config = daemon_config(facts)  # an ERROR config (daemon not examined) simply does not vouch for it
-    if not config.error and config.value("no-new-privileges") is True and (unknown or not _running(container)):
-        return passed("the daemon applies no-new-privileges by default" + unknown)
-    if _running(container) and status is None and not unknown:
-        return errored("cannot read the container process's status to see NoNewPrivs")
-    return failed("no-new-privileges is not set" + unknown)

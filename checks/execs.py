@@ -1,8 +1,14 @@
 """`docker exec` with --privileged or --user (CIS 5.22, 5.23): searched in the audit log, as the
-benchmark does, and in the exec sessions the daemon still tracks."""
+benchmark does, and in the exec sessions the daemon still tracks. An audit log is evidence only
+where the loaded audit rules record runs of the docker client: without such a rule the log could
+not have shown one, and finding none there proves nothing."""
 from __future__ import annotations
 
-from bench.check import check, failed, info, passed
+from bench.check import check, docker_exec_recorded, errored, failed, passed, rules_of, skipped
+
+# The audit rules decide whether the audit log could hold the evidence; the docker client's path is
+# a file role.
+EVIDENCE = ("audit", "files")
 
 
 def _verdict(facts, offending, what: str):
@@ -12,13 +18,24 @@ def _verdict(facts, offending, what: str):
         more = f" and {len(offending) - 20} more" if len(offending) > 20 else ""
         return failed(f"{len(offending)} docker exec {what}: {shown}{more}")
     live = sum(1 for r in execs.records if r.origin.startswith("exec session"))
-    if execs.audit_log:
-        return passed(f"no docker exec {what} in {execs.audit_log} or in {live} tracked exec sessions")
-    return info(f"{execs.audit_log_note}; none of the {live} exec sessions the daemon tracks used {what}. "
-                "Enable the section 1 audit rules to keep a history.")
+    sessions = f"none of the {live} exec sessions the daemon tracks used {what}"
+    if facts.audit.skipped or facts.files.skipped:
+        return skipped(f"{facts.audit.skipped or facts.files.skipped}; {sessions}")
+    if facts.audit.error or facts.files.error:
+        return errored(f"whether the audit log could show docker exec is unknown "
+                       f"({facts.audit.error or facts.files.error}); {sessions}")
+    if not execs.audit_log:
+        return errored(f"{execs.audit_log_note}: no history of docker exec to search; {sessions}")
+    clients = [facts.files.files[p].resolved or p for p in facts.files.locations.get("docker-binary", [])
+               if p in facts.files.files]
+    coverage = docker_exec_recorded(rules_of(facts.audit), clients)
+    if coverage.status == "covered" and coverage.loaded:
+        return passed(f"no docker exec {what} in {execs.audit_log}, whose rules record the docker client "
+                      f"({coverage.rule}); {sessions}")
+    return errored(f"{execs.audit_log} cannot show docker exec: {coverage.reason}; {sessions}")
 
 
-@check("exec-no-privileged", title="No docker exec runs with --privileged", needs=("execs",),
+@check("exec-no-privileged", title="No docker exec runs with --privileged", needs=("execs",), wants=EVIDENCE,
        rationale=("A privileged exec gives the new process every capability and lifts the "
                   "confinement the container was started with, even if the container itself is "
                   "not privileged."),
@@ -28,12 +45,14 @@ def exec_no_privileged(facts):
     """Searches the audit log (log_file of /etc/audit/auditd.conf, default /var/log/audit/audit.log,
     and its rotations .1 to .9) for EXECVE records of `docker ... exec`, and inspects every exec
     session the daemon still tracks (ExecIDs of the inspected containers). Any exec with
-    --privileged FAILs; none PASSes when an audit log was searched, and is INFO when there is no
-    audit log; an unreadable log or exec session is ERROR."""
+    --privileged FAILs. None PASSes only when the loaded audit rules record runs of the docker
+    client (an execve of it, judged as the kernel evaluates the rules); without such a rule, or
+    without an audit log, the log cannot hold the evidence and the check is ERROR, as it is for an
+    unreadable log or exec session."""
     return _verdict(facts, [r for r in facts.execs.records if r.privileged], "--privileged")
 
 
-@check("exec-no-user", title="No docker exec runs with --user", needs=("execs",),
+@check("exec-no-user", title="No docker exec runs with --user", needs=("execs",), wants=EVIDENCE,
        rationale=("Exec with --user, typically as root, bypasses the non-root user the container "
                   "was designed to run as and so the privilege limits built around it."),
        references=("https://docs.docker.com/reference/cli/docker/container/exec/",
@@ -41,6 +60,7 @@ def exec_no_privileged(facts):
 def exec_no_user(facts):
     """Searches the audit log (auditd.conf log_file, default /var/log/audit/audit.log, plus
     rotations .1 to .9) for EXECVE records of `docker ... exec` with -u/--user, and inspects the
-    exec sessions the daemon still tracks. Any exec with a user FAILs; none PASSes when an audit
-    log was searched, INFO without one; an unreadable log or exec session is ERROR."""
+    exec sessions the daemon still tracks. Any exec with a user FAILs. None PASSes only when the
+    loaded audit rules record runs of the docker client; without such a rule, or without an audit
+    log, the log cannot hold the evidence and the check is ERROR."""
     return _verdict(facts, [r for r in facts.execs.records if r.user], "--user")

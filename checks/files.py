@@ -1,7 +1,7 @@
 """File checks with logic: the API socket's owner depends on how the daemon was configured."""
 from __future__ import annotations
 
-from bench.check import Item, Status, check, daemon_config, errored, rollup, skipped
+from bench.check import Item, Status, check, daemon_view, errored, rollup, skipped
 
 
 @check("file-docker-sock-owner", title="The API socket is owned by root and the docker group",
@@ -13,20 +13,24 @@ from bench.check import Item, Status, check, daemon_config, errored, rollup, ski
                    "https://docs.docker.com/engine/install/linux-postinstall/",
                    "https://man7.org/linux/man-pages/man7/unix.7.html"))
 def docker_sock_owner(facts):
-    """Stats each existing unix socket the daemon listens on (unix:// entries of `hosts`, by default
-    /var/run/docker.sock; for fd:// the ListenStream paths of docker.socket). It PASSes when the
-    socket is owned by uid 0 and by the group the daemon's `group` option names (default docker),
-    or by root:root when /etc/group has no such group; for a rootless daemon it must belong to
-    the daemon's own uid. No socket SKIPs; unknown socket locations (daemon configuration
-    unknown) or an unstat-able socket are ERROR."""
+    """Stats each unix socket the API is served on: the ones the daemon's process holds (read from
+    the host's /proc; with socket activation the unit's), else the ones its configuration declares
+    (unix:// entries of `hosts`, by default /var/run/docker.sock). It PASSes when the socket is
+    owned by uid 0 and by the group dockerd gives it: the `group` option, a name or a numeric gid
+    as dockerd looks it up (default docker), or root when the option is empty or there is no
+    docker group; for a rootless daemon it must belong to the daemon's own uid. No socket SKIPs;
+    unknown socket locations or an unstat-able socket are ERROR."""
     files = facts.files
     if "api-socket" not in files.locations:
         # The collector drops a role it cannot locate (daemon configuration unknown): not knowing
         # where the socket is is an error, not "no socket here" (that is an empty list).
         return errored(f"cannot tell where the API socket is: {files.notes.get('api-socket', 'not located')}")
-    config = daemon_config(facts)
-    group = str(config.value("group") or "docker") if not config.error else "docker"
-    rootless = facts.daemon.rootless
+    view = daemon_view(facts)
+    group = view.group() if not view.config.error else None
+    named = {facts.docker_group.name: facts.docker_group.gid} if facts.docker_group.exists else {}
+    gid = group.gid(named) if group is not None else None
+    wanted = (group.value or "root") if group is not None else "docker"
+    rootless = view.rootless
     items = []
     for path in files.locations["api-socket"]:
         file = files.files.get(path)
@@ -41,9 +45,9 @@ def docker_sock_owner(facts):
             ok = file.uid == facts.daemon.uid
             expected = f"the rootless daemon's user (uid {facts.daemon.uid})"
         else:
-            # Without a docker group dockerd makes the socket root:root: stricter still.
-            ok = file.uid == 0 and (grp == group or (file.gid == 0 and not facts.docker_group.exists))
-            expected = f"root:{group}"
+            # Without the docker group dockerd leaves the socket root:root: stricter still.
+            ok = file.uid == 0 and (file.gid == gid or grp == wanted
+                                    or (file.gid == 0 and wanted == "docker" and not facts.docker_group.exists))
+            expected = f"root:{wanted}" + (f" (gid {gid})" if gid not in (None, 0) and str(gid) != wanted else "")
         items.append(Item(path, Status.PASS if ok else Status.FAIL, shown if ok else f"{shown}, expected {expected}"))
     return rollup("file-docker-sock-owner", items, none=skipped("no API socket exists on this host"))
-

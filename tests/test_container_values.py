@@ -7,11 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.container_values import (DEFAULT_CAPABILITIES, HOST_UID_MAP, MAX_ID, binds_all_interfaces, clean_path,
-                                    container_uid, device_request_text, device_rule_grant, effective_capabilities,
-                                    go_atoi, host_sources, low_ports, normalise_capability, parse_device_rule,
-                                    parse_user, published_ports, read_host_port, sensitive_dir, user_is_root,
-                                    PortBinding)
+from bench.container_values import (DEFAULT_CAPABILITIES, HOST_UID_MAP, MAX_ID, container_uid, effective_capabilities,
+                                    go_atoi, normalise_capability, parse_user, user_is_root)
+from bench.exposure import (PortBinding, binds_all_interfaces, clean_path, device_request_text, device_rule_grant,
+                            host_sources, low_ports, parse_device_rule, published_ports, read_host_port, sensitive_dir)
 
 SENSITIVE = ("/", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/sys", "/usr")
 

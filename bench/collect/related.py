@@ -3,38 +3,19 @@ namespaces they share (--network/--pid/--ipc container:X) and the local volumes 
 options can bind a host directory. Each is asked for once."""
 from __future__ import annotations
 
-from typing import Any, Optional
 
 from bench.engine_api.errors import describe_api_error, is_not_found
 from bench.engine_api.session import EngineSession
+from bench.container_values import find_container as _find, shared_with
 from bench.facts import ContainerFacts, ContainersFacts
 from bench.redact import redact_inspect, redact_volume
-
-NAMESPACE_MODES = ("NetworkMode", "PidMode", "IpcMode")
-
-
-def shared_with(inspect: dict[str, Any]) -> list[str]:
-    """The containers (id or name, as given) whose namespaces this one joins."""
-    host_config = inspect.get("HostConfig") or {}
-    return sorted({str(host_config.get(mode) or "")[len("container:"):] for mode in NAMESPACE_MODES
-                   if str(host_config.get(mode) or "").startswith("container:")})
-
-
-def find_container(facts: ContainersFacts, ref: str) -> Optional[ContainerFacts]:
-    """A container named by id, id prefix or name among the audited and the referenced ones."""
-    ref = ref.lstrip("/")
-    for container in facts.items + facts.referenced:
-        if ref and (container.id.startswith(ref) or container.name == ref):
-            return container
-    return None
-
 
 def collect_related(session: EngineSession, facts: ContainersFacts) -> None:
     """Add the referenced containers and the local volumes to `facts` (in place)."""
     pending = [ref for c in facts.items for ref in shared_with(c.inspect)]
     while pending:
         ref = pending.pop()
-        if find_container(facts, ref) is not None:
+        if _find(facts.items + facts.referenced, ref) is not None:
             continue
         referenced = _inspect(session, ref)
         facts.referenced.append(referenced)

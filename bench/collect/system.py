@@ -8,7 +8,7 @@ import shutil
 from typing import Optional
 
 from bench.audit_rules import LOADED_SOURCE, augenrules_order
-from bench.container_values import host_sources
+from bench.exposure import host_sources
 from bench.facts import (AuditFacts, ContainerProcess, ContainersFacts, FstabEntry, GroupFacts, HostFacts,
                          MountEntry, MountsFacts, ProcessesFacts)
 from bench.hostio import Host
