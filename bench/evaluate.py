@@ -101,7 +101,15 @@ def build_report(profile: Profile, results: list[RecommendationResult], facts: F
         tool_name=TOOL_NAME, tool_version=__version__, profile_id=profile.id, profile_title=profile.title,
         hostname=hostname, docker_version=version, started_at=started_at, finished_at=now(),
         results=results, sections=sections, notes=all_notes, facts_source=facts_source,
-        checks=_check_info(results, checks or {}))
+        checks=_check_info(results, checks or {}), daemon_findings=_daemon_findings(facts))
+
+
+def _daemon_findings(facts: Facts) -> list[str]:
+    if facts.daemon.unavailable():
+        return []
+    from bench.daemon.view import daemon_view
+
+    return list(daemon_view(facts).findings)
 
 
 def _check_info(results: list[RecommendationResult], checks: dict[str, Check]) -> dict[str, CheckInfo]:

@@ -122,6 +122,9 @@ class Report:
     facts_source: str = "live"
     baseline: Optional[Any] = None  # a bench.baseline.Comparison when --baseline was given
     checks: dict[str, CheckInfo] = field(default_factory=dict)   # the checks behind the results
+    # What the daemon view worked out about the daemon itself: which one, how it was found, where
+    # its files disagree with it.
+    daemon_findings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}

@@ -55,6 +55,8 @@ def report_data(report: Report) -> dict[str, Any]:
         "notes": list(report.notes),
         "results": [result_data(r, report.baseline) for r in report.results],
     }
+    if report.daemon_findings:
+        data["daemon"] = {"findings": list(report.daemon_findings)}
     if report.checks:
         data["checks"] = {c.id: {"title": c.title, "description": c.description, "rationale": c.rationale,
                                  "references": list(c.references)} for c in report.checks.values()}
