@@ -32,6 +32,7 @@ class ProcessInfo:
     exe: Optional[str] = None
     uid: Optional[int] = None
     started_at: Optional[float] = None    # seconds since the epoch
+    ppid: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -190,13 +191,13 @@ class Host:
 
         procs = []
         with _procfs(self):
-            for proc in psutil.process_iter(["pid", "name", "cmdline", "exe", "uids", "create_time"]):
+            for proc in psutil.process_iter(["pid", "ppid", "name", "cmdline", "exe", "uids", "create_time"]):
                 data = proc.info
                 uids = data.get("uids")
                 procs.append(ProcessInfo(
                     pid=data["pid"], name=data.get("name") or "", cmdline=list(data.get("cmdline") or []),
                     exe=data.get("exe") or None, uid=uids.real if uids else None,
-                    started_at=data.get("create_time")))
+                    started_at=data.get("create_time"), ppid=data.get("ppid")))
         return procs
 
     def proc_link(self, path: str) -> str:

@@ -140,6 +140,7 @@ def container_no_new_privileges(container, facts):
         return failed(f"security option no-new-privileges=false, which overrides the daemon's default ({unknown})")
     default = daemon_view(facts).value("no-new-privileges")
     if default.error:
+        # Unknown even where the daemon is another host's: a container relying on it is not cleared.
         return errored(f"the daemon's default is unknown ({default.error}); {unknown}")
     if default.value is True:
         return default.verdict(True, f"the daemon applies no-new-privileges by default: {default.describe()} ({unknown})")

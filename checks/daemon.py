@@ -61,6 +61,8 @@ def tls_verify(facts):
     if view.error:
         return skipped(view.error) if facts.daemon.skipped else errored(f"the daemon was not examined: {view.error}")
     listeners = view.listeners()
+    if listeners.unknown:
+        return errored(f"where the daemon listens is unknown: {listeners.unknown}")
     notes = "".join(f"; {n}" for n in listeners.notes)
     if not listeners.tcp:
         shown = ", ".join(listener.address for listener in listeners.api) or "nothing"

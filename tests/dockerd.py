@@ -250,8 +250,7 @@ class Dockerd:
         self.make_network()
         for attempt in range(1, STARTS + 1):
             log = open(self.log_path, "wb")
-            self.process = subprocess.Popen(self.argv(dockerd), stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True)
+            self.process = self.spawn(self.argv(dockerd), log)
             log.close()
             try:
                 # (start() stops the daemon only after the message, with the end of its log, is made.)
@@ -261,6 +260,11 @@ class Dockerd:
                 if attempt == STARTS or self.process.poll() is None or not IPTABLES_RACE.search(self.log_tail()):
                     raise
             time.sleep(random.uniform(0.2, 1.0))
+
+    def spawn(self, argv: list[str], log: Any) -> "subprocess.Popen[bytes]":
+        """Run the daemon's command (a subclass may start it another way: socket-activated, elsewhere)."""
+        return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
 
     def _make_bridge(self) -> None:
         made = subprocess.run(["ip", "link", "add", "name", self.bridge_name, "type", "bridge"], capture_output=True,

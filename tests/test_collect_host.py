@@ -215,3 +215,19 @@ def test_mounts_come_from_the_daemons_namespace_when_known(fake_root):
 def test_mount_table_unreadable_is_an_error(fake_root):
     facts = collect_mounts(Host(str(fake_root)), daemon_pid=4242)
     assert facts.error and "cannot read the mount table" in facts.error
+
+
+def test_bind_sources_are_resolved_as_the_host_resolves_them(fake_root):
+    from bench.collect.system import resolve_sources
+    from bench.facts import ContainerFacts, ContainersFacts
+
+    (fake_root / "bin").symlink_to("usr/bin")
+    (fake_root / "usr" / "bin").mkdir(parents=True, exist_ok=True)
+    mounts = [{"Type": "bind", "Source": "/bin", "Destination": "/x", "RW": True},
+              {"Type": "bind", "Source": "/etc/docker", "Destination": "/y", "RW": False},
+              {"Type": "volume", "Name": "v", "Driver": "local", "Destination": "/z", "RW": True}]
+    containers = ContainersFacts(error=None, items=[ContainerFacts(id="c" * 64, name="web", inspect={"Mounts": mounts})],
+                                 volumes={"v": {"Options": {"type": "none", "o": "bind", "device": "/lib/x"}}})
+    resolved = resolve_sources(Host(str(fake_root)), containers)
+    assert resolved["/bin"] == "/usr/bin" and resolved["/etc/docker"] == "/etc/docker"
+    assert resolved["/lib/x"] == "/usr/lib/x"   # a bind volume's device, through the merged /usr

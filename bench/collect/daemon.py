@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from typing import Optional
 
 from bench.daemon import ConfigError, EffectiveConfig, listen_addresses, parse_flags
@@ -217,7 +218,12 @@ def _prove(facts: DaemonFacts, api_root: Optional[str], engine_version: Optional
     declared = str(declared)
     if not posixpath.isabs(declared) and facts.cwd:
         declared = posixpath.join(facts.cwd, declared)
-    if _resolved(host, declared) != api_root and posixpath.normpath(declared) != api_root:
+    # With userns-remap the API reports the remapped root below the data root: <root>/<uid>.<gid>.
+    reported = {api_root}
+    parent, leaf = posixpath.split(api_root)
+    if re.fullmatch(r"[0-9]+\.[0-9]+", leaf):
+        reported.add(parent)
+    if _resolved(host, declared) not in reported and posixpath.normpath(declared) not in reported:
         facts.error = (f"the Docker daemon found (pid {facts.pid}: {facts.found_by}) would use the data root "
                        f"{declared}, but the Engine API reports {api_root}: it is not the daemon behind the API, "
                        "whose files and settings cannot be told")

@@ -250,9 +250,9 @@ def resolve_sources(host: Host, containers: ContainersFacts) -> dict[str, str]:
     resolved = {}
     for container in containers.items:
         for source in host_sources(container.inspect.get("Mounts"), containers.volumes):
-            if source.path and source.path not in resolved:
+            if source.source and source.source not in resolved:
                 try:
-                    resolved[source.path] = host.resolve(source.path)
+                    resolved[source.source] = host.resolve(source.source)
                 except OSError:
                     pass  # a loop: read lexically
     return resolved
@@ -293,13 +293,29 @@ def collect_container_processes(host: Host, containers: ContainersFacts) -> Proc
     except Exception as exc:
         facts.error = f"cannot read the process table: {exc}"
         return facts
+    # A process belongs to a container when its cgroup names the container, or when it descends
+    # from the container's main process (a rootless daemon on cgroup v1 puts containers in no
+    # cgroup of their own).
+    owner_of_init = {pid: cid for cid, pid in pids.items() if pid}
+    parents = {proc.pid: proc.ppid for proc in processes}
     for proc in processes:
-        try:
-            cgroup = host.read_proc(f"/proc/{proc.pid}/cgroup")
-        except OSError:
-            continue  # the process ended while we looked
-        for candidate in _CONTAINER_ID.findall(cgroup):
-            if candidate in wanted:
-                facts.items.append(ContainerProcess(pid=proc.pid, comm=proc.name, container_id=candidate))
-                break
+        owner = _descends_from(proc.pid, parents, owner_of_init)
+        if owner is None:
+            try:
+                cgroup = host.read_proc(f"/proc/{proc.pid}/cgroup")
+            except OSError:
+                continue  # the process ended while we looked
+            owner = next((c for c in _CONTAINER_ID.findall(cgroup) if c in wanted), None)
+        if owner is not None:
+            facts.items.append(ContainerProcess(pid=proc.pid, comm=proc.name, container_id=owner))
     return facts
+
+
+def _descends_from(pid: int, parents: dict[int, Optional[int]], roots: dict[int, str]) -> Optional[str]:
+    seen = set()
+    while pid and pid not in seen:
+        if pid in roots:
+            return roots[pid]
+        seen.add(pid)
+        pid = parents.get(pid) or 0
+    return None

@@ -28,6 +28,7 @@ class Listeners:
     api: list[ApiListener] = field(default_factory=list)
     observed: bool = False            # the process's own sockets were seen
     notes: list[str] = field(default_factory=list)
+    unknown: str = ""                 # neither seen nor declared: where it listens cannot be told
 
     @property
     def tcp(self) -> list[ApiListener]:
@@ -57,7 +58,7 @@ def api_sockets(observed: list[Listener], internal_roots: list[str], metrics_add
     for listener in observed:
         if listener.kind == "unix":
             name = posixpath.basename(listener.address)
-            if listener.address.startswith("@") or name in INTERNAL_SOCKET_NAMES \
+            if listener.address.startswith("@") or name in INTERNAL_SOCKET_NAMES or "/libnetwork/" in listener.address \
                     or _under(listener.address, internal_roots):
                 aside.append(f"{listener.address} (dockerd's own)")
                 continue

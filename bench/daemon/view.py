@@ -181,10 +181,15 @@ class DaemonView:
         declared = declared_sockets(self.declared_addresses(), self.socket_unit_streams())
         if daemon.listeners is None or daemon.listeners_error:
             why = daemon.listeners_error or NOT_RECORDED
+            if self.config.error:
+                result.unknown = f"its sockets were not seen ({why}) and its configuration cannot be read ({self.config.error})"
+                return result
             result.api = declared
             result.notes.append(f"the daemon's sockets were not seen ({why}); its configuration's addresses are judged")
             return result
-        roots = [self.config.value("exec-root") or "/var/run/docker", self.data_root()[0] or ""]
+        runtime_dir = (daemon.environ or {}).get("XDG_RUNTIME_DIR") or f"/run/user/{daemon.uid}"
+        default_exec_root = f"{runtime_dir}/docker" if self.rootless else "/var/run/docker"
+        roots = [self.config.value("exec-root") or default_exec_root, self.data_root()[0] or ""]
         swarm = str((self.info.get("Swarm") or {}).get("LocalNodeState") or "") == "active"
         result.api, aside = api_sockets(daemon.listeners, [self.resolve(r) for r in roots if r],
                                         str(self.config.value("metrics-addr") or ""), swarm)

@@ -224,11 +224,19 @@ def audit_log() -> str:
 
 
 def exec_history(offending: bool) -> str:
-    """CIS 5.22 / 5.23: FAIL when a docker exec used the option; otherwise PASS where an audit log
-    keeps the history of docker exec, and INFO (evidence only) where there is none."""
+    """CIS 5.22 / 5.23: FAIL when a docker exec used the option; otherwise PASS only where an audit
+    log exists, auditing is on, and a loaded rule watches executions of /usr/bin/docker (the
+    machine's `auditctl -l`, read here by the benchmark's own rule); else ERROR: the log could not
+    show one."""
     if offending:
         return "FAIL"
-    return "PASS" if os.path.exists(audit_log()) else "INFO"
+    auditctl = _auditctl()
+    listed = subprocess.run([auditctl, "-l"], capture_output=True, text=True) if auditctl else None
+    rules = listed.stdout.splitlines() if listed and listed.returncode == 0 else []
+    client = os.path.realpath("/usr/bin/docker")
+    recorded = (audit_state().get("enabled", "0").startswith(("1", "2"))
+                and any(watched(path, rules, perms="x") for path in {"/usr/bin/docker", client}))
+    return "PASS" if os.path.exists(audit_log()) and recorded else "ERROR"
 
 
 AUDITED_BINARIES = ("1.7", "1.14", "1.15")

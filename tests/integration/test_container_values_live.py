@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -20,7 +19,8 @@ import pytest
 
 from bench.container_values import effective_capabilities
 from dockerd import Dockerd
-from integration_env import IMAGE, PYTHON, REPO, free_port, start_daemon, unavailable
+from helpers import run_bench
+from integration_env import IMAGE, free_port, start_daemon, unavailable
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,7 @@ CONTAINERS: dict[str, tuple[bool, tuple[str, ...], dict[str, str]]] = {
 @pytest.fixture(scope="module")
 def daemon(integration_host: None) -> Iterator[Dockerd]:
     with contextlib.ExitStack() as stack:
-        daemon = Dockerd(bridge=True, name="cv")
+        daemon = Dockerd(name="cv")
         try:
             start_daemon(stack, daemon)
         except Exception as exc:  # DaemonDidNotStart is Unavailable; anything else is as fatal here
@@ -86,8 +86,7 @@ def daemon(integration_host: None) -> Iterator[Dockerd]:
 
 def _audit(*args: str) -> dict[str, dict[str, Any]]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
-    result = subprocess.run([PYTHON, "-m", "bench", "audit", "--format", "json", "--check", ",".join(IDS), *args],
-                            cwd=REPO, env=environ, capture_output=True, text=True, timeout=180)
+    result = run_bench(["audit", "--format", "json", "--check", ",".join(IDS), *args], env=environ, timeout=180)
     assert result.returncode in (0, 1), result.stderr
     return {r["id"]: r for r in json.loads(result.stdout)["results"]}
 
@@ -160,8 +159,7 @@ def test_a_type_a_rule_opens_every_device(daemon):
 def test_recorded_facts_with_volume_options_and_resolved_paths(daemon, tmp_path):
     facts_file = tmp_path / "facts.json"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
-    recorded = subprocess.run([PYTHON, "-m", "bench", "record", "--host", daemon.host, "--all", "-o", str(facts_file)],
-                              cwd=REPO, env=environ, capture_output=True, text=True, timeout=180)
+    recorded = run_bench(["record", "--host", daemon.host, "--all", "-o", str(facts_file)], env=environ, timeout=180)
     assert recorded.returncode == 0, recorded.stderr
     facts = json.loads(facts_file.read_text())
     containers = facts["containers"]

@@ -105,8 +105,8 @@ class TestHardenedDaemon(AuditContract):
         assert str(env.daemon.config_file) in results["2.12"]["details"]
         assert str(env.tls.key) in results["2.6"]["details"]
         nnp = {i["resource"]: i["detail"] for i in results["5.25"]["items"]}
-        assert "security option" in nnp["hardened"]
-        assert "NoNewPrivs=1" in nnp["nnp-default"]
+        # The kernel's word decides for a running container, whatever set it.
+        assert "NoNewPrivs=1" in nnp["hardened"] and "NoNewPrivs=1" in nnp["nnp-default"]
 
     def test_the_daemon_is_configured_as_claimed(self, env: Env) -> None:
         info = json.loads(env.daemon.docker("info", "-f", "{{json .}}").stdout)
@@ -143,11 +143,14 @@ REMOTE_EXPECTED = {
     # Containers carry the daemon's default ulimits, but the daemon's configuration cannot be read
     # from here: whether they override it cannot be told (evidence for a human, not a finding).
     "5.18": "INFO",
-    "5.22": "INFO", "5.23": "INFO",                # the audit log is on the engine's host
-    # Judged on inspect data as the benchmark's own audit does: no seccomp=unconfined passes; a
-    # container that relies on the daemon's no-new-privileges default fails, because that default
-    # (and the kernel's NoNewPrivs) cannot be seen from here; the detail says so.
-    "5.21": "PASS", "5.25": "FAIL",
+    # What the remote daemon reports of itself is judged: icc off on its bridge, no insecure registry,
+    # user namespaces remapped, an authorization plugin, syslog (whose address is in a file on the
+    # engine's host: confirm it forwards), v1 registries long gone.
+    "2.1": "PASS", "2.4": "PASS", "2.8": "PASS", "2.11": "PASS", "2.12": "WARN", "2.13": "PASS",
+    "5.22": "SKIP", "5.23": "SKIP",                # the audit log and its rules are on the engine's host
+    # The daemon's seccomp profile is reported; its no-new-privileges default is not (Engine 20.10),
+    # nor the kernel's NoNewPrivs: a container that relies on that default cannot be judged from here.
+    "5.21": "PASS", "5.25": "ERROR",
     "6.2": "INFO", "6.3": "INFO", "6.4": "INFO", "6.5": "INFO",
 }
 
@@ -174,11 +177,12 @@ def test_remote_audit_over_tls(env: Env, tmp_path, scope: str, given: str) -> No
     jsonschema.validate(report, report_schema())
     wrong = wrong_statuses(report, REMOTE_EXPECTED, env, scope)
     assert not wrong, wrong
-    skipped = by_id(report)["2.1"]["details"]
-    assert "not on this host" in skipped
+    # What only the engine's host holds is SKIP; what its daemon reports of itself is judged.
+    assert "not on this host" in by_id(report)["2.3"]["details"]
+    assert "the running daemon" in by_id(report)["2.1"]["details"]
     judged = env.everything() if scope == "all" else env.running()
     assert {i["resource"] for i in by_id(report)["5.4"]["items"]} == judged
-    nnp = [i for i in by_id(report)["5.25"]["items"] if i["status"] == "FAIL"]
+    nnp = [i for i in by_id(report)["5.25"]["items"] if i["status"] == "ERROR"]
     # (with --all, the exited container relies on the daemon's default too)
     expected_nnp = ["exited", "nnp-default"] if scope == "all" else ["nnp-default"]
-    assert [i["resource"] for i in nnp] == expected_nnp and "kernel status not available" in nnp[0]["detail"]
+    assert [i["resource"] for i in nnp] == expected_nnp and "the daemon's default is unknown" in nnp[0]["detail"]

@@ -22,5 +22,5 @@ def test_each_daemon_is_judged_on_its_own_flags(integration_host):
         assert first["2.1"]["status"] == "PASS" and "flag --icc=false" in first["2.1"]["details"]
         assert first["2.2"]["status"] == "PASS"
         second = audit(newer.host)
-        assert second["2.1"]["status"] == "FAIL" and "not set; default" in second["2.1"]["details"]
+        assert second["2.1"]["status"] == "FAIL" and "icc=true (the running daemon" in second["2.1"]["details"]
         assert second["2.2"]["status"] == "FAIL" and "flag --log-level=debug" in second["2.2"]["details"]

@@ -9,9 +9,10 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
+import psutil
 import pytest
 
-from faults.common import CONFIG_IDS, Live, cli
+from faults.common import CONFIG_IDS, FILE_ONLY_IDS, REPORTED_IDS, Live, cli
 
 pytestmark = pytest.mark.integration
 
@@ -45,15 +46,21 @@ def config_replaced(live: Live, make: Any) -> Iterator[Path]:
 ], ids=["invalid-json", "wrong-type", "unknown-key", "wrong-type-list"])
 def test_malformed_daemon_json(live: Live, content: str, problem: str) -> None:
     """The running daemon was started with a valid file; the file was then broken (an edit that
-    takes effect at the next restart). What depends on it is ERROR naming file and problem."""
+    takes effect at the next restart). What only the file says is ERROR naming file and problem;
+    what the running daemon reports is judged as it runs, never PASS, with the problem named."""
     with config_replaced(live, lambda path: path.write_text(content)) as path:
         run = cli("--host", live.host, "-f", "json")
     assert run.code == 1 and run.err == "", run.err   # ERROR counts as fail; the daemon was reachable
     results = run.results()
-    for rec_id in CONFIG_IDS:
+    for rec_id in FILE_ONLY_IDS:
         assert results[rec_id]["status"] == "ERROR", results[rec_id]
         assert results[rec_id]["details"].startswith(f"{path}: ") and problem in results[rec_id]["details"]
-    for rec_id in ("3.9", "3.11", "3.13", "3.15", "3.16"):   # where TLS files and sockets are: unknown
+    for rec_id in REPORTED_IDS:
+        assert results[rec_id]["status"] in ("WARN", "FAIL"), results[rec_id]
+        assert "the running daemon" in results[rec_id]["details"] and problem in results[rec_id]["details"]
+    # Where it listens is what its process holds: the unix socket alone.
+    assert results["2.6"]["status"] == "PASS" and "listens on no TCP socket" in results["2.6"]["details"]
+    for rec_id in ("3.9", "3.11", "3.13"):   # where the TLS files are: unknown
         assert results[rec_id]["status"] == "ERROR", results[rec_id]
     # The rest is judged: the file's owner and mode, the engine, the containers.
     assert results["3.17"]["status"] == "PASS" and results["3.18"]["status"] == "PASS"
@@ -64,8 +71,13 @@ def test_malformed_daemon_json(live: Live, content: str, problem: str) -> None:
 
 def test_a_key_only_a_newer_dockerd_knows_leaves_the_configuration_judged(live: Live) -> None:
     """Such a file runs a newer dockerd; the auditor reads what it knows and says what it does not."""
-    with config_replaced(live, lambda path: path.write_text(
-            '{"icc": false, "log-level": "info", "some-future-option": {"enabled": true}}')):
+    def newer(path: Path) -> None:
+        path.write_text('{"icc": false, "log-level": "info", "some-future-option": {"enabled": true}}')
+        # As a newer dockerd would have read it: written before the daemon started.
+        started = psutil.Process(live.daemon.process.pid).create_time()
+        os.utime(path, (started - 60, started - 60))
+
+    with config_replaced(live, newer):
         run = cli("--host", live.host, "-f", "json")
     results = run.results()
     assert results["2.1"]["status"] == "PASS" and results["2.2"]["status"] == "PASS", (results["2.1"], run.err)
@@ -112,8 +124,10 @@ def test_a_fifo_or_a_symlink_loop_at_daemon_json_neither_hangs_nor_crashes(live:
     assert run.seconds < 20 and run.code == 1 and run.err == ""
     results = run.results()
     reason = "not a regular file" if kind == "fifo" else "symbolic links"
-    for rec_id in CONFIG_IDS:
+    for rec_id in FILE_ONLY_IDS:
         assert results[rec_id]["status"] == "ERROR" and reason in results[rec_id]["details"], results[rec_id]
+    for rec_id in REPORTED_IDS:
+        assert results[rec_id]["status"] in ("WARN", "FAIL") and reason in results[rec_id]["details"], results[rec_id]
     if kind == "fifo":   # stat'ed, never opened: judged by its owner and mode
         assert results["3.18"]["status"] == "PASS"
     else:
