@@ -179,7 +179,8 @@ def wait_until_answering(daemon: Any, process: "subprocess.Popen[bytes]", timeou
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{name} exited with {process.returncode}:\n{daemon.log_tail()}")
-        if daemon.socket.exists() and daemon.docker("version", check=False).returncode == 0:
+        listening = daemon.listening() if hasattr(daemon, "listening") else daemon.socket.exists()
+        if listening and daemon.docker("version", check=False).returncode == 0:
             return
         time.sleep(0.2)
     raise RuntimeError(f"{name} did not answer within {timeout}s:\n{daemon.log_tail()}")

@@ -94,3 +94,16 @@ def test_a_recorded_engine_1_11_host_is_audited_with_its_own_flags_and_binaries(
     assert results["1.15"]["status"] == "FAIL"                    # docker-runc exists and is not
     with_flag = dict(ENGINE_1_11, argv=ENGINE_1_11["argv"] + ["--disable-legacy-registry"])
     assert audit_json(tmp_path, with_flag)["2.13"]["status"] == "PASS"
+
+
+def test_a_tcp_endpoint_on_loopback_is_the_local_daemon_that_holds_its_port():
+    class TcpTable(ProcessTable):
+        def listeners(self, pid):
+            return {100: [Listener("unix", "/run/docker.sock")],
+                    900: [Listener("tcp", "0.0.0.0:2376"), Listener("unix", "/run/ci/docker.sock")]}.get(pid, [])
+
+    host = TcpTable([SYSTEM, CI], {})
+    facts = find_daemon(host, None, "/srv/ci", tcp_address="127.0.0.1:2376")
+    assert facts.pid == 900 and facts.found_by == "its process listens on 127.0.0.1:2376"
+    # Nobody here holds the port: a tunnel to another host, not this host's daemon.
+    assert "no Docker daemon of this host listens" in find_daemon(host, None, None, tcp_address="127.0.0.1:2999").error

@@ -9,7 +9,7 @@ from bench import __version__
 from bench.collect.engine import collect_containers, collect_engine, collect_images
 from bench.daemon import config_of
 from bench.engine_api.session import EngineOptions, EngineSession
-from bench.facts import FACT_GROUPS, FACT_TYPES, ContainersFacts, Facts, Probe
+from bench.facts import FACT_GROUPS, FACT_TYPES, ContainersFacts, DaemonFacts, Facts, Probe
 from bench.hostio import Host
 
 # What a fact group needs collected before it: the files of a daemon depend on its configuration,
@@ -84,6 +84,7 @@ def collect_facts(host: Host, options: CollectOptions) -> Facts:
     session = EngineSession(options.engine, host.environ)
     remote = None if session.local else (f"the Docker engine at {session.endpoint} is not on this host; "
                                          "host files and processes cannot be seen from here")
+    local_tcp: Optional[DaemonFacts] = None
 
     def gather(group: str, collect: Callable[[], Probe], host_side: bool = False,
                after: Optional[str] = None) -> None:
@@ -99,13 +100,21 @@ def collect_facts(host: Host, options: CollectOptions) -> Facts:
             setattr(facts, group, _guarded(group, collect))
 
     try:
-        gather("host", lambda: system.collect_host(host), host_side=True)
-        if remote and "host" in needs:
-            facts.host.hostname = host.hostname()
         gather("engine", lambda: collect_engine(session))
         data_root = facts.engine.info.get("DockerRootDir") if facts.engine.info else None
         version = facts.engine.version.get("Version") if facts.engine.version else None
-        gather("daemon", lambda: find_daemon(host, session.socket_path, data_root, version), host_side=True)
+        if remote and session.loopback_address and not facts.engine.error:
+            # tcp:// on this machine's loopback: local when a daemon here holds that port (and its data
+            # root is the API's); a tunnel to another host is not.
+            found = _guarded("daemon", lambda: find_daemon(host, None, data_root, version, session.loopback_address))
+            if not found.error:
+                remote, local_tcp = None, found
+                facts.engine.local = True
+        gather("host", lambda: system.collect_host(host), host_side=True)
+        if remote and "host" in needs:
+            facts.host.hostname = host.hostname()
+        gather("daemon", lambda: local_tcp or find_daemon(host, session.socket_path, data_root, version),
+               host_side=True)
         gather("files", lambda: collect_files(host, facts, options.extra_paths), host_side=True)
         config = None if facts.daemon.unavailable() else config_of(facts)
         progress = options.progress

@@ -54,8 +54,18 @@ def _declared_sockets(proc: ProcessInfo) -> list[str]:
             if addr.startswith("unix://")]
 
 
+LOOPBACK_REACHABLE = ("127.0.0.1", "0.0.0.0", "[::]", "[::1]", "[::ffff:127.0.0.1]")
+
+
+def _holds_tcp(listeners: list, address: str) -> bool:
+    """Whether a process's TCP listeners take connections to a loopback address:port."""
+    port = address.rsplit(":", 1)[1]
+    return any(listener.kind == "tcp" and listener.address.rsplit(":", 1)[1] == port
+               and listener.address.rsplit(":", 1)[0] in LOOPBACK_REACHABLE for listener in listeners)
+
+
 def find_daemon(host: Host, socket_path: Optional[str], data_root: Optional[str],
-                engine_version: Optional[str] = None) -> DaemonFacts:
+                engine_version: Optional[str] = None, tcp_address: Optional[str] = None) -> DaemonFacts:
     facts = DaemonFacts(error=None)
     try:
         candidates = [p for p in host.processes() if is_daemon_process(p)]
@@ -75,7 +85,16 @@ def find_daemon(host: Host, socket_path: Optional[str], data_root: Optional[str]
             unverifiable[proc.pid] = exc.strerror or str(exc)
 
     chosen: Optional[ProcessInfo] = None
-    if socket_path:
+    if tcp_address:
+        # An endpoint on this machine's loopback: the local daemon that holds that port, if any.
+        holding = [p for p in candidates if _holds_tcp(listening.get(p.pid, []), tcp_address)]
+        if data_root:
+            holding = [p for p in holding if _declared_data_root(host, p) == data_root] or holding
+        if not holding:
+            facts.error = f"no Docker daemon of this host listens on {tcp_address}"
+            return facts
+        chosen, facts.found_by = holding[0], f"its process listens on {tcp_address}"
+    if socket_path and chosen is None:
         holding = [p for p in candidates if any(
             listener.kind == "unix" and _same_socket(host, listener.address, socket_path)
             for listener in listening.get(p.pid, []))]

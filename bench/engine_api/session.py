@@ -87,6 +87,24 @@ class EngineSession:
         return None
 
     @property
+    def loopback_address(self) -> Optional[str]:
+        """"127.0.0.1:PORT" for a tcp endpoint on this machine's loopback (whose daemon may be a
+        local one, to be proven by the sockets it holds), else None."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.endpoint)
+        if parts.scheme not in ("tcp", "http", "https"):
+            return None
+        host = parts.hostname or ""
+        if host not in ("localhost", "::1") and not host.startswith("127."):
+            return None
+        try:
+            port = parts.port
+        except ValueError:
+            return None
+        return f"127.0.0.1:{port or (2376 if self.transport == 'tls' else 2375)}"
+
+    @property
     def transport(self) -> str:
         """unix, ssh, tls or tcp (plain: anyone on the network could have done what this audit did)."""
         scheme = self.endpoint.split("://", 1)[0]

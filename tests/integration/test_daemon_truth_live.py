@@ -163,6 +163,9 @@ class TlsOnly(Dockerd):
     def env(self) -> dict[str, str]:
         return {**super().env(), "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(self.client)}
 
+    def listening(self) -> bool:
+        return not port_is_free(2376)
+
 
 @pytest.mark.parametrize("verify,status", [(True, "PASS"), (False, "FAIL")])
 def test_tls_and_no_host_listens_on_localhost_2376_only(integration_host, tmp_path, verify, status):
