@@ -41,8 +41,8 @@ def needs_of(checks: Iterable[Check]) -> set[str]:
     return needed
 
 
-def _not_scored(status: Status) -> Status:
-    # A not-scored recommendation is advice: violating it warns, it does not fail.
+def _advice(status: Status) -> Status:
+    # A Not Scored recommendation of CIS 1.11.0 is advice: violating it warns, it does not fail.
     return Status.WARN if status == Status.FAIL else status
 
 
@@ -53,32 +53,48 @@ def combine(rec: Recommendation, results: list[CheckResult]) -> RecommendationRe
         details = results[0].details
     else:
         details = "; ".join(f"{r.check}: {r.details}" for r in results if r.details)
-    if not rec.scored:
-        status = _not_scored(status)
-        items = [Item(i.resource, _not_scored(i.status), i.detail) for i in items]
+    if rec.advisory:
+        status = _advice(status)
+        items = [Item(i.resource, _advice(i.status), i.detail) for i in items]
     return RecommendationResult(
         id=rec.id, section=rec.section, title=rec.title, scored=rec.scored, level=rec.level, status=status,
         details=details, remediation=rec.remediation, checks=list(rec.checks), items=items,
-        automation=rec.automation)
+        automation=rec.automation, label=rec.label)
+
+
+def _profile_params(check: Check, given: dict[str, Any]) -> dict[str, Any]:
+    """A profile's settings for a check, in the form the check takes (as --param would give them)."""
+    prepared = {}
+    for name, value in given.items():
+        if check.prepare is not None and isinstance(value, (str, list)):
+            text = ",".join(str(v) for v in value) if isinstance(value, list) else value
+            value = check.prepare(name, text)
+        prepared[name] = value
+    return prepared
 
 
 def evaluate(recommendations: list[Recommendation], checks: dict[str, Check],
              facts: Facts, extra_checks: Iterable[Check] = (),
              params: Optional[dict[str, dict[str, Any]]] = None) -> list[RecommendationResult]:
-    cache: dict[str, CheckResult] = {}
+    """Each recommendation's result from its checks: a check runs once per set of settings (the
+    profile's for that recommendation, then the user's --param), however many recommendations use it."""
+    cache: dict[tuple[str, str], CheckResult] = {}
     params = params or {}
 
-    def result_of(check_id: str) -> CheckResult:
-        if check_id not in cache:
-            check = checks.get(check_id)
-            cache[check_id] = (run_check(check, facts, params.get(check_id)) if check is not None else
-                               CheckResult(check_id, Status.ERROR, f"no check named {check_id!r} is loaded"))
-        return cache[check_id]
+    def result_of(check_id: str, rec: Optional[Recommendation] = None) -> CheckResult:
+        check = checks.get(check_id)
+        if check is None:
+            return CheckResult(check_id, Status.ERROR, f"no check named {check_id!r} is loaded")
+        merged = {**(_profile_params(check, rec.params.get(check_id, {})) if rec else {}), **params.get(check_id, {})}
+        key = (check_id, repr(sorted(merged.items())))
+        if key not in cache:
+            cache[key] = run_check(check, facts, merged)
+        return cache[key]
 
-    results = [combine(rec, [result_of(c) for c in rec.checks]) for rec in recommendations]
+    results = [combine(rec, [result_of(c, rec) for c in rec.checks]) for rec in recommendations]
     for check in extra_checks:
         rec = Recommendation(id=check.id, section="custom", title=check.title, scored=True, level=1,
-                             checks=(check.id,), remediation="", automation="automated")
+                             checks=(check.id,), remediation="", automation="automated", label="custom")
         results.append(combine(rec, [result_of(check.id)]))
     return results
 
@@ -101,7 +117,8 @@ def build_report(profile: Profile, results: list[RecommendationResult], facts: F
         tool_name=TOOL_NAME, tool_version=__version__, profile_id=profile.id, profile_title=profile.title,
         hostname=hostname, docker_version=version, started_at=started_at, finished_at=now(),
         results=results, sections=sections, notes=all_notes, facts_source=facts_source,
-        checks=_check_info(results, checks or {}), daemon_findings=_daemon_findings(facts))
+        checks=_check_info(results, checks or {}), daemon_findings=_daemon_findings(facts),
+        profile_edition=profile.edition, profile_labels=profile.labels)
 
 
 def _daemon_findings(facts: Facts) -> list[str]:

@@ -1,17 +1,26 @@
-"""Benchmark profiles: a CIS version's numbering, titles, scored and level flags, mapped to checks."""
+"""Benchmark profiles: one CIS edition's numbering, titles, levels and labels, mapped onto checks.
+
+Two kinds of label exist. CIS Docker 1.11.0 marks each recommendation Scored or Not Scored, and a
+violated Not Scored one is advice (WARN). Later editions (v1.6.0 on) mark them Automated or Manual,
+which says whether CIS's own tool automates the audit, not whether a violation counts: where the
+facts decide, a violation is FAIL whatever the label (`labels: assessment`).
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from bench.errors import FileInputError
 from bench.paths import profiles_dir
+from bench.versions import VersionError, at_least, parse_version
 from bench.yaml_checks import SLUG
 from bench.yamlfile import parse_yaml
 
 DEFAULT_PROFILE = "cis-docker-1.11.0"
 AUTOMATION = ("automated", "partial", "manual")
+LABELS = ("scored", "assessment")
+ASSESSMENTS = {"automated": "Automated", "manual": "Manual"}
 
 
 class ProfileError(FileInputError):
@@ -25,12 +34,16 @@ class Recommendation:
     id: str
     section: str
     title: str
-    scored: bool
+    scored: bool              # the score counts it (every recommendation of an assessment edition)
     level: int
     checks: tuple[str, ...]
     remediation: str
-    automation: str
+    automation: str           # what the auditor does: automated, partial (verdict + evidence), manual
     audit: str = ""
+    label: str = ""           # the edition's own: Scored, Not Scored, Automated, Manual
+    advisory: bool = False    # a violation is advice (WARN): Not Scored in 1.11.0
+    params: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False, compare=False)
+    same_as: dict[str, str] = field(default_factory=dict, hash=False, compare=False)   # profile id -> rec id
 
 
 @dataclass(frozen=True)
@@ -40,12 +53,33 @@ class Profile:
     sections: dict[str, str]
     recommendations: tuple[Recommendation, ...]
     path: str
+    edition: str = ""
+    published: str = ""
+    labels: str = "scored"
+    engines: str = ""          # the oldest engine the edition is written for
+    engines_max: str = ""      # the newest, where the edition says
 
     def get(self, rec_id: str) -> Optional[Recommendation]:
         for rec in self.recommendations:
             if rec.id == rec_id:
                 return rec
         return None
+
+    def covers(self, engine_version: str) -> bool:
+        """Whether the edition is written for this engine version."""
+        try:
+            have = parse_version(engine_version)
+            low = parse_version(self.engines) if self.engines else (0,)
+        except VersionError:
+            return False
+        if not at_least(have, low):
+            return False
+        if self.engines_max:
+            try:
+                return at_least(parse_version(self.engines_max) + (999,), have)
+            except VersionError:
+                return False
+        return True
 
 
 def available_profiles() -> list[str]:
@@ -65,11 +99,22 @@ def load_profile(name: str = DEFAULT_PROFILE) -> Profile:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         known = ", ".join(available_profiles()) or "none"
-        raise ProfileError(None, f"no profile {name!r} (shipped profiles: {known}; or give a path to a YAML file)") from None
+        raise ProfileError(None, f"no profile {name!r} (shipped profiles: {known}, or auto; "
+                                 "or give a path to a YAML file)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError(str(path), f"cannot read: {exc}") from None
     display = path.name if path.parent == profiles_dir() else str(path)
     return parse_profile(parse_yaml(text, display, ProfileError), display)
+
+
+def load_all_profiles() -> list[Profile]:
+    return [load_profile(name) for name in available_profiles()]
+
+
+_TOP = {"id", "title", "sections", "recommendations", "description", "edition", "published", "labels", "engines",
+        "engines_max"}
+_REC = {"id", "title", "scored", "assessment", "level", "checks", "remediation", "automation", "audit", "params",
+        "same_as"}
 
 
 def parse_profile(data: Any, path: str) -> Profile:
@@ -78,13 +123,20 @@ def parse_profile(data: Any, path: str) -> Profile:
 
     if not isinstance(data, dict):
         raise fail("a profile is a mapping with id, title, sections and recommendations")
-    known = {"id", "title", "sections", "recommendations", "description"}
     for key in data:
-        if key not in known:
-            raise fail(f"unknown key (known: {', '.join(sorted(known))})", field=str(key))
+        if key not in _TOP:
+            raise fail(f"unknown key (known: {', '.join(sorted(_TOP))})", field=str(key),
+                       line=getattr(data, "key_lines", {}).get(key))
     profile_id, title = data.get("id"), data.get("title")
     if not isinstance(profile_id, str) or not isinstance(title, str):
         raise fail("id and title are required strings")
+    labels = data.get("labels", "scored")
+    if labels not in LABELS:
+        raise fail(f"one of {', '.join(LABELS)}", field="labels")
+    for text_key in ("edition", "published", "engines", "engines_max"):
+        value = data.get(text_key)
+        if value is not None and not isinstance(value, str):
+            raise fail("a quoted string", field=text_key)
     sections_raw = data.get("sections")
     if not isinstance(sections_raw, dict) or not sections_raw:
         raise fail("sections: a mapping of section id to title", field="sections")
@@ -92,52 +144,72 @@ def parse_profile(data: Any, path: str) -> Profile:
     recs_raw = data.get("recommendations")
     if not isinstance(recs_raw, list) or not recs_raw:
         raise fail("recommendations: a non-empty list", field="recommendations")
-    rec_fields = {"id", "title", "scored", "level", "checks", "remediation", "automation", "audit"}
-    recs = []
-    seen = set()
+    recs, seen = [], set()
     for entry in recs_raw:
-        line = getattr(entry, "line", None)
-        if not isinstance(entry, dict):
-            raise fail("each recommendation is a mapping", line=line)
-        rec_id = entry.get("id")
-        if not isinstance(rec_id, str) or not rec_id:
-            raise fail("id is required and must be a quoted string such as '5.4'", field="id", line=line)
-        lines = getattr(entry, "key_lines", {})
+        rec = _recommendation(entry, sections, labels, fail)
+        if rec.id in seen:
+            raise fail("duplicate recommendation id", rec=rec.id, field="id", line=getattr(entry, "line", None))
+        seen.add(rec.id)
+        recs.append(rec)
+    return Profile(profile_id, title, sections, tuple(recs), path, edition=data.get("edition") or "",
+                   published=data.get("published") or "", labels=labels, engines=data.get("engines") or "",
+                   engines_max=data.get("engines_max") or "")
 
-        def rfail(field: str, message: str, rec_id: str = rec_id, lines: dict = lines,
-                  line: Optional[int] = line) -> ProfileError:
-            return fail(message, rec=rec_id, field=field, line=lines.get(field, line))
 
-        for key in entry:
-            if key not in rec_fields:
-                raise rfail(str(key), f"unknown field (known: {', '.join(sorted(rec_fields))})")
-        if rec_id in seen:
-            raise rfail("id", "duplicate recommendation id")
-        seen.add(rec_id)
-        section = rec_id.split(".", 1)[0]
-        if section not in sections:
-            raise rfail("id", f"section {section!r} is not among the profile's sections")
-        if not isinstance(entry.get("title"), str):
-            raise rfail("title", "required string")
+def _recommendation(entry: Any, sections: dict[str, str], labels: str, fail: Any) -> Recommendation:
+    line = getattr(entry, "line", None)
+    if not isinstance(entry, dict):
+        raise fail("each recommendation is a mapping", line=line)
+    rec_id = entry.get("id")
+    if not isinstance(rec_id, str) or not rec_id:
+        raise fail("id is required and must be a quoted string such as '5.4'", field="id", line=line)
+    lines = getattr(entry, "key_lines", {})
+
+    def rfail(field: str, message: str) -> ProfileError:
+        return fail(message, rec=rec_id, field=field, line=lines.get(field, line))
+
+    for key in entry:
+        if key not in _REC:
+            raise rfail(str(key), f"unknown field (known: {', '.join(sorted(_REC))})")
+    section = rec_id.split(".", 1)[0]
+    if section not in sections:
+        raise rfail("id", f"section {section!r} is not among the profile's sections")
+    if not isinstance(entry.get("title"), str):
+        raise rfail("title", "required string")
+    if labels == "scored":
         if not isinstance(entry.get("scored"), bool):
             raise rfail("scored", "required: true or false")
-        level = entry.get("level")
-        if level not in (1, 2):
-            raise rfail("level", "required: 1 or 2")
-        checks = entry.get("checks")
-        if not isinstance(checks, list) or not checks or not all(isinstance(c, str) and SLUG.match(c) for c in checks):
-            raise rfail("checks", "required: a non-empty list of check ids")
-        automation = entry.get("automation", "automated")
-        if automation not in AUTOMATION:
-            raise rfail("automation", f"one of {', '.join(AUTOMATION)}")
-        for text_field in ("remediation", "audit"):
-            if not isinstance(entry.get(text_field, ""), str):
-                raise rfail(text_field, "must be a string")
-        recs.append(Recommendation(
-            id=rec_id, section=section, title=entry["title"], scored=entry["scored"], level=level,
-            checks=tuple(checks), remediation=entry.get("remediation", ""), automation=automation,
-            audit=entry.get("audit", "")))
-    return Profile(profile_id, title, sections, tuple(recs), path)
+        scored, label = entry["scored"], "Scored" if entry["scored"] else "Not Scored"
+        advisory = not scored
+    else:
+        if entry.get("assessment") not in ASSESSMENTS:
+            raise rfail("assessment", f"required: one of {', '.join(ASSESSMENTS)}")
+        if "scored" in entry:
+            raise rfail("scored", "an edition labelled by assessment has no scored flag")
+        scored, label, advisory = True, ASSESSMENTS[entry["assessment"]], False
+    level = entry.get("level")
+    if level not in (1, 2):
+        raise rfail("level", "required: 1 or 2")
+    checks = entry.get("checks")
+    if not isinstance(checks, list) or not checks or not all(isinstance(c, str) and SLUG.match(c) for c in checks):
+        raise rfail("checks", "required: a non-empty list of check ids")
+    automation = entry.get("automation", "automated")
+    if automation not in AUTOMATION:
+        raise rfail("automation", f"one of {', '.join(AUTOMATION)}")
+    for text_field in ("remediation", "audit"):
+        if not isinstance(entry.get(text_field, ""), str):
+            raise rfail(text_field, "must be a string")
+    params = entry.get("params", {})
+    if not isinstance(params, dict) or not all(isinstance(v, dict) and k in checks for k, v in params.items()):
+        raise rfail("params", "a mapping of this recommendation's check ids to their settings")
+    same_as = entry.get("same_as", {})
+    if not isinstance(same_as, dict) or not all(isinstance(v, str) for v in same_as.values()):
+        raise rfail("same_as", "a mapping of profile ids to recommendation ids (\"\" where absent)")
+    return Recommendation(
+        id=rec_id, section=section, title=entry["title"], scored=scored, level=level, checks=tuple(checks),
+        remediation=entry.get("remediation", ""), automation=automation, audit=entry.get("audit", ""),
+        label=label, advisory=advisory, params={k: dict(v) for k, v in params.items()},
+        same_as={str(k): str(v) for k, v in same_as.items()})
 
 
 def check_references(profile: Profile, check_ids: Iterable[str]) -> None:
@@ -146,3 +218,58 @@ def check_references(profile: Profile, check_ids: Iterable[str]) -> None:
         for slug in rec.checks:
             if slug not in known:
                 raise ProfileError(profile.path, f"no check named {slug!r}", entry=rec.id, field="checks")
+
+
+def concordance(profiles: Iterable[Profile]) -> dict[str, dict[str, dict[str, str]]]:
+    """profile id -> rec id -> {other profile id: its id}, from every same_as, read both ways."""
+    table: dict[str, dict[str, dict[str, str]]] = {}
+    for profile in profiles:
+        for rec in profile.recommendations:
+            for other, other_id in rec.same_as.items():
+                if not other_id:
+                    continue
+                table.setdefault(profile.id, {}).setdefault(rec.id, {})[other] = other_id
+                table.setdefault(other, {}).setdefault(other_id, {}).setdefault(profile.id, rec.id)
+    return table
+
+
+def edition_for(engine_version: str, profiles: Iterable[Profile]) -> tuple[Optional[Profile], str]:
+    """The edition `--profile auto` picks for an engine, and why: the newest written for it; an
+    engine no edition is written for gets the newest edition older than it, and the reason says so."""
+    # Newest first by publication: the editions' own numbers restarted (1.11.0 in 2016, v1.8.0 in 2025).
+    ranked = sorted(profiles, key=lambda p: p.published, reverse=True)
+    for profile in ranked:
+        if profile.covers(engine_version):
+            return profile, f"engine {engine_version} is one {profile.id} is written for ({_range(profile)})"
+    older = [p for p in ranked if p.engines and _older_than(p.engines, engine_version)]
+    if older:
+        return older[0], (f"no edition is written for engine {engine_version}; {older[0].id} is the newest "
+                          f"written for an older one ({_range(older[0])})")
+    return (ranked[0] if ranked else None), f"the engine's version ({engine_version or 'unknown'}) cannot be matched"
+
+
+def better_edition(profile: Profile, engine_version: str, profiles: Iterable[Profile]) -> str:
+    """A line for the reader when `profile` is not written for the engine and another edition is:
+    "" otherwise."""
+    if not engine_version or profile.covers(engine_version):
+        return ""
+    best, _ = edition_for(engine_version, [p for p in profiles if p.covers(engine_version)])
+    if best is None or best.id == profile.id:
+        return ""
+    return (f"Engine {engine_version} is far newer than {profile.title} was written for: "
+            f"--profile {best.id} (or --profile auto) matches it.")
+
+
+def _older_than(version: str, engine: str) -> bool:
+    try:
+        return at_least(parse_version(engine), parse_version(version))
+    except VersionError:
+        return False
+
+
+def _range(profile: Profile) -> str:
+    if profile.engines_max and profile.engines_max != profile.engines:
+        return f"Engine {profile.engines} to {profile.engines_max}"
+    if profile.engines_max:
+        return f"Engine {profile.engines}"
+    return f"Engine {profile.engines} and later"

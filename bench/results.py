@@ -93,6 +93,7 @@ class RecommendationResult:
     checks: list[str]
     items: list[Item] = field(default_factory=list)
     automation: str = "automated"
+    label: str = ""           # the edition's label: Scored, Not Scored, Automated, Manual
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,10 @@ class Report:
     # What the daemon view worked out about the daemon itself: which one, how it was found, where
     # its files disagree with it.
     daemon_findings: list[str] = field(default_factory=list)
+    profile_edition: str = ""
+    profile_labels: str = "scored"    # scored (1.11.0) or assessment (Automated/Manual)
+    profile_reason: str = ""          # why this edition (--profile auto)
+    hint: str = ""                    # a line for the reader: an edition that matches the engine better
 
     def summary(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}
@@ -132,7 +137,9 @@ class Report:
             counts[result.status.value] += 1
         return counts
 
-    def score(self) -> tuple[int, int]:
-        """Scored recommendations that pass, out of those that were judged (PASS or FAIL or ERROR)."""
-        judged = [r for r in self.results if r.scored and r.status in (Status.PASS, Status.FAIL, Status.ERROR)]
+    def score(self, label: Optional[str] = None) -> tuple[int, int]:
+        """Scored recommendations that pass, out of those that were judged (PASS or FAIL or ERROR);
+        with `label`, only those the edition labels so ("Automated")."""
+        judged = [r for r in self.results if r.scored and r.status in (Status.PASS, Status.FAIL, Status.ERROR)
+                  and (label is None or r.label == label)]
         return sum(1 for r in judged if r.status == Status.PASS), len(judged)

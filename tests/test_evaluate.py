@@ -59,9 +59,15 @@ def test_worst_status_order():
 
 
 def test_not_scored_violations_warn():
-    rec = Recommendation("2.7", "2", "t", False, 1, ("a",), "fix", "automated")
+    rec = Recommendation("2.7", "2", "t", False, 1, ("a",), "fix", "automated", label="Not Scored", advisory=True)
     result = combine(rec, [CheckResult("a", Status.FAIL, "bad", [Item("x", Status.FAIL, "bad")])])
     assert result.status == Status.WARN and result.items[0].status == Status.WARN
+
+
+def test_a_manual_recommendation_of_a_later_edition_still_fails_when_the_facts_say_so():
+    rec = Recommendation("5.31", "5", "t", True, 1, ("a",), "fix", "automated", label="Manual")
+    result = combine(rec, [CheckResult("a", Status.FAIL, "bad", [Item("x", Status.FAIL, "bad")])])
+    assert result.status == Status.FAIL and result.label == "Manual"
 
 
 def test_a_check_shared_by_recommendations_runs_once(profile, checks):

@@ -38,7 +38,8 @@ def test_json_report_matches_its_schema_and_contract(mixed_report):
     jsonschema.validate(data, report_schema())
     assert data["schema_version"] == 1
     assert data["tool"]["name"] == "docker-cis-bench"
-    assert data["profile"] == {"id": "cis-docker-1.11.0", "title": "CIS Docker 1.11.0 Benchmark v1.0.0"}
+    assert data["profile"] == {"id": "cis-docker-1.11.0", "title": "CIS Docker 1.11.0 Benchmark v1.0.0",
+                               "edition": "1.11.0", "labels": "scored"}
     assert data["host"] == {"hostname": "hardened", "docker_version": "28.5.1"}
     by_id = {r["id"]: r for r in data["results"]}
     assert len(by_id) == 83

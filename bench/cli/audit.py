@@ -6,7 +6,9 @@ import os
 import sys
 from typing import Any
 
-from bench.cli.common import collect, load_catalog, load_profile, write
+from bench import TOOL_NAME
+from bench.cli.common import collect, load_catalog, load_profile, shipped_profiles, write
+from bench.profile import better_edition
 from bench.cli.parser import EXIT_FINDINGS, EXIT_OK, FAIL_ON, UsageError, split_list
 
 
@@ -24,9 +26,11 @@ def run(args: argparse.Namespace) -> int:
 
         earlier = load_baseline(args.baseline)
     catalog = load_catalog(args)
-    profile = load_profile(args, catalog)
-    selection = selection_for(profile, catalog, split_list(args.check), split_list(args.skip), args.level)
-    selected = selection.checks(catalog)
+    editions = shipped_profiles(args, catalog)
+    auto = args.profile == "auto"
+    # With auto the edition depends on the engine: collect what any shipped edition needs.
+    candidates = editions if auto else [load_profile(args, catalog)]
+    selected = [c for p in candidates for c in selection_for(p, catalog, [], [], None).checks(catalog)]
     params = _params(args.param, catalog)
 
     if args.facts:
@@ -38,8 +42,12 @@ def run(args: argparse.Namespace) -> int:
         extra_paths = sorted({p for c in selected for p in c.paths})
         facts = collect(args, needs_of(selected), extra_paths)
         source = "live"
+    profile, reason = _edition(args, facts, candidates, auto)
+    selection = selection_for(profile, catalog, split_list(args.check), split_list(args.skip), args.level)
     results = evaluate(selection.recommendations, catalog.checks, facts, selection.extra_checks, params)
     report = build_report(profile, results, facts, started, source, checks=catalog.checks)
+    report.profile_reason = reason
+    report.hint = "" if auto else better_edition(profile, _engine_version(facts), editions)
     if earlier is not None:
         from bench.baseline import compare
 
@@ -60,6 +68,27 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(summary_line(report))
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _engine_version(facts: Any) -> str:
+    return "" if facts.engine.unavailable() else str(facts.engine.version.get("Version") or "")
+
+
+def _edition(args: argparse.Namespace, facts: Any, candidates: list[Any], auto: bool) -> tuple[Any, str]:
+    """The profile to judge with: the one asked for, or with --profile auto the edition written
+    for the engine (said on stderr too)."""
+    if not auto:
+        return candidates[0], ""
+    from bench.profile import DEFAULT_PROFILE, edition_for
+
+    version = _engine_version(facts)
+    if version:
+        profile, reason = edition_for(version, candidates)
+    else:
+        profile = next(p for p in candidates if p.id == DEFAULT_PROFILE)
+        reason = f"the engine's version is unknown ({facts.engine.unavailable() or 'not reported'}): the default edition"
+    print(f"{TOOL_NAME}: --profile auto: {profile.id}, as {reason}", file=sys.stderr)
+    return profile, reason
 
 
 def _params(entries: list[str], catalog: Any) -> dict[str, dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench.cli.common import collect, load_catalog, load_profile, write
+from bench.cli.common import collect, load_catalog, load_profile, shipped_profiles, write
 from bench.cli.parser import EXIT_OK
 
 
@@ -27,14 +27,20 @@ def merge(args: argparse.Namespace) -> int:
 
 
 def list_(args: argparse.Namespace) -> int:
-    from bench.reporters.listing import render_checks, render_files, render_profile
+    from bench.profile import concordance
+    from bench.reporters.listing import render_checks, render_files, render_profile, render_profiles
 
     catalog = load_catalog(args)
     if args.files:
         text = render_files(args.format)
     elif args.checks:
         text = render_checks(catalog, args.format)
+    elif args.profiles:
+        text = render_profiles(shipped_profiles(args, catalog), args.format)
     else:
-        text = render_profile(load_profile(args, catalog), args.format)
+        editions = shipped_profiles(args, catalog)
+        profile = load_profile(args, catalog)
+        text = render_profile(profile, args.format, concordance(editions + [profile]).get(profile.id, {}),
+                              [p.id for p in editions if p.id != profile.id])
     sys.stdout.write(text)
     return EXIT_OK

@@ -17,12 +17,18 @@ def load_catalog(args: argparse.Namespace) -> Any:
     return load_checks([Path(d) for d in args.checks_dir])
 
 
-def load_profile(args: argparse.Namespace, catalog: Any) -> Any:
+def load_profile(args: argparse.Namespace, catalog: Any, name: str = "") -> Any:
     from bench.profile import DEFAULT_PROFILE, check_references, load_profile as load
 
-    profile = load(args.profile or DEFAULT_PROFILE)
+    profile = load(name or args.profile or DEFAULT_PROFILE)
     check_references(profile, [c.id for c in catalog])
     return profile
+
+
+def shipped_profiles(args: argparse.Namespace, catalog: Any) -> list[Any]:
+    from bench.profile import available_profiles
+
+    return [load_profile(args, catalog, name) for name in available_profiles()]
 
 
 def write(args: argparse.Namespace, text: str, mode: int = 0o644) -> None:

@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="audit this host (the default command)")
     _add_collection_options(audit)
-    audit.add_argument("--profile", default=None, metavar="ID|FILE", help="benchmark profile (default: cis-docker-1.11.0)")
+    audit.add_argument("--profile", default=None, metavar="ID|FILE|auto",
+                       help="benchmark edition (default: cis-docker-1.11.0; auto: the edition written for the "
+                            "engine audited; `list --profiles` lists them)")
     audit.add_argument("--check", action="append", metavar="ID", help="only these CIS ids, sections or check ids")
     audit.add_argument("--skip", action="append", metavar="ID", help="leave out these CIS ids, sections or check ids")
     audit.add_argument("--level", type=int, choices=(1, 2), help="1: level 1 only; 2: levels 1 and 2 (default: all)")
@@ -96,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_collection_options(record)
 
     lister = sub.add_parser("list", help="list the profile's recommendations and their checks")
-    lister.add_argument("--profile", default=None, metavar="ID|FILE")
+    lister.add_argument("--profile", default=None, metavar="ID|FILE",
+                        help="the edition whose recommendations to list, with their ids in the other editions")
+    lister.add_argument("--profiles", action="store_true", help="list the benchmark editions")
     lister.add_argument("--checks", action="store_true", help="list the loaded checks and where they are defined")
     lister.add_argument("--files", action="store_true", help="list the file roles YAML checks can name")
     lister.add_argument("--checks-dir", action="append", default=[], metavar="DIR")

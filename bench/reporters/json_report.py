@@ -20,6 +20,7 @@ def result_data(result: RecommendationResult, baseline: Any = None) -> dict[str,
         "scored": result.scored,
         "level": result.level,
         "automation": result.automation,
+        "label": result.label,
         "status": result.status.value,
         "details": result.details,
         "remediation": result.remediation,
@@ -39,19 +40,36 @@ def result_data(result: RecommendationResult, baseline: Any = None) -> dict[str,
     return data
 
 
+def _profile(report: Report) -> dict[str, Any]:
+    data = {"id": report.profile_id, "title": report.profile_title}
+    if report.profile_edition:
+        data.update(edition=report.profile_edition, labels=report.profile_labels)
+    if report.profile_reason:
+        data["chosen_because"] = report.profile_reason
+    return data
+
+
+def _score(report: Report, passed: int, judged: int) -> dict[str, Any]:
+    score: dict[str, Any] = {"passed": passed, "judged": judged}
+    if report.profile_labels == "assessment":
+        auto_passed, auto_judged = report.score("Automated")
+        score["automated"] = {"passed": auto_passed, "judged": auto_judged}
+    return score
+
+
 def report_data(report: Report) -> dict[str, Any]:
     passed, judged = report.score()
     data = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "tool": {"name": report.tool_name, "version": report.tool_version},
-        "profile": {"id": report.profile_id, "title": report.profile_title},
+        "profile": _profile(report),
         "host": {"hostname": report.hostname, "docker_version": report.docker_version},
         "started_at": report.started_at,
         "finished_at": report.finished_at,
         "facts_source": report.facts_source,
         "sections": dict(report.sections),
         "summary": report.summary(),
-        "score": {"passed": passed, "judged": judged},
+        "score": _score(report, passed, judged),
         "notes": list(report.notes),
         "results": [result_data(r, report.baseline) for r in report.results],
     }

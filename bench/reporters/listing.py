@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from typing import Any
+from typing import Any, Iterable, Optional
 
 from tabulate import tabulate
 
@@ -13,19 +13,38 @@ from bench.profile import Profile
 WIDTH = 100
 
 
-def render_profile(profile: Profile, fmt: str) -> str:
+def render_profile(profile: Profile, fmt: str, other_ids: Optional[dict[str, dict[str, str]]] = None,
+                   others: Iterable[str] = ()) -> str:
+    """The edition's recommendations, and each one's id in the other editions (other_ids: rec id ->
+    {profile id: its id there})."""
+    others = list(others)
+    other_ids = other_ids or {}
     rows = []
     for rec in profile.recommendations:
-        rows.append({"id": rec.id, "section": rec.section, "title": rec.title, "scored": rec.scored,
-                     "level": rec.level, "automation": rec.automation, "checks": list(rec.checks)})
+        rows.append({"id": rec.id, "section": rec.section, "title": rec.title, "label": rec.label,
+                     "scored": rec.scored, "level": rec.level, "automation": rec.automation, "checks": list(rec.checks),
+                     "same_as": {o: other_ids.get(rec.id, {}).get(o, "") for o in others}})
     if fmt == "json":
-        return json.dumps({"profile": {"id": profile.id, "title": profile.title},
-                           "recommendations": rows}, indent=2) + "\n"
-    table = [[r["id"], r["level"], "yes" if r["scored"] else "no", r["automation"], r["title"], ", ".join(r["checks"])]
-             for r in rows]
+        return json.dumps({"profile": {"id": profile.id, "title": profile.title, "edition": profile.edition,
+                                       "labels": profile.labels}, "recommendations": rows}, indent=2) + "\n"
+    table = [[r["id"], r["level"], r["label"], r["automation"], r["title"], ", ".join(r["checks"])]
+             + [r["same_as"][o] or "-" for o in others] for r in rows]
     head = f"{profile.title} ({profile.id}): {len(rows)} recommendations\n\n"
-    return head + tabulate(table, headers=["ID", "Level", "Scored", "Automation", "Title", "Checks"],
+    return head + tabulate(table, headers=["ID", "Level", "Label", "Automation", "Title", "Checks"] + others,
                            disable_numparse=True) + "\n"
+
+
+def render_profiles(profiles: Iterable[Profile], fmt: str) -> str:
+    rows = [{"id": p.id, "title": p.title, "edition": p.edition, "published": p.published, "labels": p.labels,
+             "engines": p.engines, "engines_max": p.engines_max, "recommendations": len(p.recommendations)}
+            for p in sorted(profiles, key=lambda p: p.published)]
+    if fmt == "json":
+        return json.dumps({"profiles": rows}, indent=2) + "\n"
+    table = [[r["id"], r["title"], r["published"], r["recommendations"],
+              f"{r['engines']}" + (f" to {r['engines_max']}" if r["engines_max"] else " and later"),
+              "Scored / Not Scored" if r["labels"] == "scored" else "Automated / Manual"] for r in rows]
+    return tabulate(table, headers=["Profile", "Edition", "Published", "Recommendations", "Written for Engine",
+                                    "Labels"], disable_numparse=True) + "\n"
 
 
 def render_checks(checks: Any, fmt: str) -> str:

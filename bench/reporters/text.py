@@ -53,9 +53,8 @@ def render_text(report: Report, *, colour: bool = False, remediation: bool = Fal
                 wide: bool = False, **_: Any) -> str:
     summary = report.summary()
     passed, judged = report.score()
-    percent = f" ({100 * passed // judged}%)" if judged else ""
     totals = "  ".join(f"{_paint(s, colour)} {summary[s.value]}" for s in Status)
-    score_line = f"Score: {passed} of {judged} judged scored recommendations pass{percent}"
+    score_line = score_text(report)
     change_line = ""
     if report.baseline is not None:
         counts = report.baseline.counts()
@@ -86,11 +85,25 @@ def render_text(report: Report, *, colour: bool = False, remediation: bool = Fal
         out.append(change_line)
         for rec_id, resource, status in report.baseline.fixed[:MAX_ITEMS]:
             out.append(f"  fixed: {rec_id} {printable(resource)} (was {status})".rstrip())
+    if report.hint:
+        out.append(printable(report.hint))
     if report.notes:
         out.append("")
         out.append("Notes:")
         out += [f"  - {printable(note)}" for note in report.notes]
     return "\n".join(out) + "\n"
+
+
+def score_text(report: Report) -> str:
+    """The score, and how it counts: by the edition's Scored flag (1.11.0), or every recommendation
+    the facts decide whatever its Automated/Manual label (later editions), and the Automated ones."""
+    passed, judged = report.score()
+    percent = f" ({100 * passed // judged}%)" if judged else ""
+    if report.profile_labels != "assessment":
+        return f"Score: {passed} of {judged} judged scored recommendations pass{percent}"
+    auto_passed, auto_judged = report.score("Automated")
+    return (f"Score: {passed} of {judged} judged recommendations pass{percent}, whatever the edition's "
+            f"Automated/Manual label; of those it labels Automated: {auto_passed} of {auto_judged}")
 
 
 def summary_line(report: Report) -> str:
