@@ -52,6 +52,17 @@ class HostFacts(Probe):
     # Listening sockets, "tcp 0.0.0.0:22 sshd", as evidence for a human (CIS 1.4).
     listening: list[str] = field(default_factory=list)
     listening_error: Optional[str] = None
+    # The docker CLI the audit's PATH finds: content trust (CIS 4.5) is a client setting, and
+    # CLI 29.0 dropped it. None: not recorded (facts from earlier releases, --root, remote).
+    docker_cli: Optional["DockerCLI"] = None
+    docker_cli_error: Optional[str] = None
+
+
+@dataclass
+class DockerCLI:
+    path: str = ""       # "" when PATH has no docker
+    version: str = ""    # "28.2.2"; "" when the binary is not Docker's CLI (podman's, a wrapper)
+    banner: str = ""     # the first line `docker --version` printed
 
 
 @dataclass

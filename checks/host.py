@@ -159,15 +159,48 @@ def docker_group_members(facts):
 
 @check("host-content-trust", title="Docker content trust is enabled", needs=("host",),
        rationale=("With content trust on, the docker client pulls and runs only signed image "
-                  "tags, so a tampered or substituted image in a registry is refused."),
-       references=("https://docs.docker.com/engine/security/trust/",))
+                  "tags, so a tampered or substituted image in a registry is refused. Docker is "
+                  "retiring it: CLI 29.0 no longer verifies content trust, and signature "
+                  "verification (cosign, Notation) replaces it."),
+       references=("https://docs.docker.com/engine/security/trust/",
+                   "https://www.docker.com/blog/retiring-docker-content-trust/"))
 def content_trust(facts):
-    """Reads DOCKER_CONTENT_TRUST from the environment the audit runs in: exactly `1` PASSes, unset
-    or any other value FAILs. Only the auditing process's environment is seen, not that of other
-    users or tools; a remote engine SKIPs."""
+    """Reads DOCKER_CONTENT_TRUST from the environment the audit runs in as the docker CLI reads
+    it (a boolean; any value that is not one turns it on), and which docker CLI that environment
+    runs: from 29.0 on the CLI ignores the variable, so it protects nothing. Only the auditing
+    process's environment is seen, not that of other users or tools; a remote engine SKIPs."""
     value = facts.host.environment.get("DOCKER_CONTENT_TRUST")
-    if value == "1":
-        return passed("DOCKER_CONTENT_TRUST=1 in the environment of this audit")
-    shown = "is not set" if value is None else f"is {value!r}"
-    return failed(f"DOCKER_CONTENT_TRUST {shown} in the environment of this audit; "
-                  "set it to 1 for every user and tool that pulls images")
+    if not content_trust_on(value):
+        shown = "is not set" if value is None else f"is {value!r}, which the docker CLI reads as off"
+        return failed(f"DOCKER_CONTENT_TRUST {shown} in the environment of this audit; {RETIRING}")
+    cli, error = facts.host.docker_cli, facts.host.docker_cli_error
+    if cli is None:
+        return errored(f"DOCKER_CONTENT_TRUST={value} is set, but which docker CLI it would act on was "
+                       f"not recorded ({error or 'facts from an earlier release'}); {RETIRING}")
+    if not cli.path:
+        return failed(f"DOCKER_CONTENT_TRUST={value} is set, but no docker CLI is on this audit's PATH to "
+                      f"verify anything; {RETIRING}")
+    if not cli.version:
+        return errored(f"{cli.path} is not Docker's CLI ({cli.banner or 'no version printed'}): whether it "
+                       f"honours DOCKER_CONTENT_TRUST is unknown; {RETIRING}")
+    if at_least(parse_version(cli.version), CLI_WITHOUT_TRUST):
+        return failed(f"DOCKER_CONTENT_TRUST={value} is set, but the docker CLI here ({cli.version}, {cli.path}) "
+                      f"ignores it: client-side content trust was removed in CLI 29.0, so images are not "
+                      f"verified. Verify image signatures with cosign or Notation instead (4.12 in the "
+                      f"current editions), and record the exception for this recommendation")
+    return passed(f"DOCKER_CONTENT_TRUST={value} in the environment of this audit (docker CLI {cli.version}); "
+                  f"{RETIRING}")
+
+
+# Docker's client dropped content trust in this release (docker/cli#6603).
+CLI_WITHOUT_TRUST = (29, 0)
+RETIRING = ("Docker is retiring content trust (Notary for Docker Hub is shut down, CLI 29.0 removed it): "
+            "plan signature verification with cosign or Notation")
+
+
+def content_trust_on(value: Optional[str]) -> bool:
+    """The docker CLI's reading: unset or empty is off; Go's boolean spellings of false are off;
+    anything else, including words that are not booleans, is on."""
+    if not value:
+        return False
+    return value not in ("0", "f", "F", "false", "FALSE", "False")

@@ -5,7 +5,8 @@ import time
 import pytest
 
 from bench.collect.files import collect_files, locate, stat_file
-from bench.collect.system import (collect_audit, collect_docker_group, collect_mounts, parse_fstab, parse_mountinfo)
+from bench.collect.system import (collect_audit, collect_docker_group, collect_mounts, docker_cli, parse_fstab,
+                                 parse_mountinfo)
 from bench.facts import DaemonFacts, EngineFacts, Facts
 from bench.hostio import Host
 from helpers import make
@@ -231,3 +232,38 @@ def test_bind_sources_are_resolved_as_the_host_resolves_them(fake_root):
     resolved = resolve_sources(Host(str(fake_root)), containers)
     assert resolved["/bin"] == "/usr/bin" and resolved["/etc/docker"] == "/etc/docker"
     assert resolved["/lib/x"] == "/usr/lib/x"   # a bind volume's device, through the merged /usr
+
+
+# -- the docker CLI (content trust is a client setting) -------------------------------------------
+
+def _fake_cli(directory, output: str, code: int = 0):
+    script = directory / "docker"
+    script.write_text(f"#!/bin/sh\n[ \"$1\" = --version ] || exit 9\necho '{output}'\nexit {code}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.parametrize("banner,version", [("Docker version 28.2.2, build e6534b4", "28.2.2"),
+                                            ("Docker version 29.0.1, build 1", "29.0.1"),
+                                            ("podman version 4.9.3", "")])
+def test_the_docker_cli_on_the_audits_path_and_its_version(tmp_path, banner, version):
+    path = _fake_cli(tmp_path, banner)
+    cli, error = docker_cli(Host(environ={"PATH": str(tmp_path)}))
+    assert error is None and (cli.path, cli.version, cli.banner) == (path, version, banner)
+
+
+def test_no_docker_cli_on_path_is_recorded_as_none_found(tmp_path):
+    cli, error = docker_cli(Host(environ={"PATH": str(tmp_path)}))
+    assert error is None and cli.path == "" and cli.version == ""
+
+
+def test_a_failing_docker_cli_is_an_error_not_a_version(tmp_path):
+    _fake_cli(tmp_path, "broken", code=3)
+    cli, error = docker_cli(Host(environ={"PATH": str(tmp_path)}))
+    assert cli is None and "exited 3" in error
+
+
+def test_the_cli_of_a_mounted_root_is_never_run(tmp_path):
+    _fake_cli(tmp_path, "Docker version 28.2.2, build x")
+    cli, error = docker_cli(Host(root=str(tmp_path), environ={"PATH": str(tmp_path)}))
+    assert cli is None and "--root" in error

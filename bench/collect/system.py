@@ -9,7 +9,7 @@ from typing import Optional
 
 from bench.audit_rules import LOADED_SOURCE, augenrules_order
 from bench.exposure import host_sources
-from bench.facts import (AuditFacts, ContainerProcess, ContainersFacts, FstabEntry, GroupFacts, HostFacts,
+from bench.facts import (AuditFacts, ContainerProcess, ContainersFacts, DockerCLI, FstabEntry, GroupFacts, HostFacts,
                          MountEntry, MountsFacts, ProcessesFacts)
 from bench.hostio import Host
 
@@ -32,7 +32,32 @@ def collect_host(host: Host) -> HostFacts:
                            for proto, address, pid in host.listening_sockets()]
     except Exception as exc:  # psutil.AccessDenied and friends
         facts.listening_error = f"cannot list listening sockets: {exc}"
+    facts.docker_cli, facts.docker_cli_error = docker_cli(host)
     return facts
+
+
+_CLI_VERSION = re.compile(r"^Docker version (\d+\.\d+(?:\.\d+)?)")
+
+
+def docker_cli(host: Host) -> tuple[Optional[DockerCLI], Optional[str]]:
+    """The docker CLI on the audit's PATH and its version, from `docker --version` (offline: it
+    does not contact the daemon)."""
+    if not host.is_local_root:
+        return None, "the docker CLI of a mounted root (--root) is not run"
+    path = shutil.which("docker", path=host.environ.get("PATH", os.defpath))
+    if not path:
+        return DockerCLI(), None
+    try:
+        result = host.run([path, "--version"], timeout=10)
+    except (OSError, ValueError) as exc:
+        return None, f"cannot run {path} --version: {exc}"
+    except Exception as exc:  # subprocess.TimeoutExpired
+        return None, f"{path} --version did not answer: {exc}"
+    banner = (result.stdout.strip().splitlines() or [""])[0][:200]
+    if result.returncode != 0:
+        return None, f"{path} --version exited {result.returncode}: {result.stderr.strip()[:200]}"
+    match = _CLI_VERSION.match(banner)
+    return DockerCLI(path=path, version=match.group(1) if match else "", banner=banner), None
 
 
 def _os_name(host: Host) -> str:
