@@ -13,7 +13,8 @@ def record(args: argparse.Namespace) -> int:
 
     catalog = load_catalog(args)
     extra_paths = sorted({p for c in catalog for p in c.paths})
-    facts = collect(args, FACT_GROUPS, extra_paths)
+    # Every container, stopped ones too: a later audit may use an edition that judges them all.
+    facts = collect(args, FACT_GROUPS, extra_paths, all_containers=True)
     # Recorded facts describe a host in detail: readable by their owner only.
     write(args, facts_to_json(facts), mode=0o600)
     return EXIT_OK
