@@ -244,3 +244,17 @@ def test_a_rootless_daemon_leaves_the_system_containerds_files_to_the_system(tmp
     os.makedirs(tmp_path / "run/containerd")
     found, notes = _located(tmp_path, _daemon(uid=1000, rootless=True))
     assert found["run-containerd"] == [] and "rootless daemon" in notes["run-containerd"]
+
+
+def test_a_recording_of_release_0_1_0_is_never_passed_on_containerds_files():
+    from bench.catalog import load_checks
+    from bench.evaluate import run_check
+    from bench.facts import read_facts_file
+    from helpers import FIXTURES
+
+    facts = read_facts_file(str(FIXTURES / "recorded-0.1.0.json"))
+    checks = {c.id: c for c in load_checks(plugins=False)}
+    for check_id in ("audit-run-containerd", "audit-containerd-socket", "audit-containerd-config",
+                     "audit-containerd-shim-runc-v2", "file-containerd-sock-owner", "file-containerd-sock-mode"):
+        result = run_check(checks[check_id], facts)
+        assert result.status.value == "ERROR" and "cannot tell where" in result.details, (check_id, result.details)

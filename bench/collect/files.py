@@ -62,15 +62,9 @@ def locate(host: Host, facts: Facts) -> tuple[dict[str, list[str]], dict[str, st
     if not found["daemon.json"]:
         notes["daemon.json"] = f"{config_file} does not exist (dockerd runs on its flags alone)"
 
-    for role, path in (("default-docker", "/etc/default/docker"), ("sysconfig-docker", "/etc/sysconfig/docker")):
-        if daemon.rootless:
-            # Read by the system daemon's init script or unit only.
-            found[role] = []
-            notes[role] = f"rootless daemon (uid {daemon.uid}): {path} configures the system daemon, not this one"
-            continue
-        found[role] = [path] if _exists(host, path) else []
-        if not found[role]:
-            notes[role] = f"{path} does not exist"
+    # Read by the system daemon's init script or unit only.
+    _locate_system_files(host, daemon, found, notes, "configures the system daemon, not this one",
+                         (("default-docker", "/etc/default/docker"), ("sysconfig-docker", "/etc/sysconfig/docker")))
 
     certs_d = f"{etc_docker}/certs.d"
     certs: list[str] = []
@@ -149,18 +143,24 @@ def _locate_sockets(host: Host, view: DaemonView, found: dict[str, list[str]], n
         notes["api-socket"] = "the daemon listens on no unix socket that exists here"
 
 
-def _locate_containerd(host: Host, view: DaemonView, found: dict[str, list[str]], notes: dict[str, str]) -> None:
-    """containerd's files: the socket the daemon uses, the system containerd's state directory and
-    configuration, and the shims as containerd finds them."""
-    daemon = view.facts.daemon
-    for role, path in (("run-containerd", "/run/containerd"), ("containerd-config", "/etc/containerd/config.toml")):
+def _locate_system_files(host: Host, daemon: DaemonFacts, found: dict[str, list[str]], notes: dict[str, str],
+                         whose: str, roles: tuple[tuple[str, str], ...]) -> None:
+    """Files at fixed paths that serve the system daemon or containerd: none of a rootless daemon's."""
+    for role, path in roles:
         if daemon.rootless:
             found[role] = []
-            notes[role] = f"rootless daemon (uid {daemon.uid}): {path} belongs to the system containerd, not its own"
+            notes[role] = f"rootless daemon (uid {daemon.uid}): {path} {whose}"
             continue
         found[role] = [path] if _exists(host, path) else []
         if not found[role]:
             notes[role] = f"{path} does not exist"
+
+
+def _locate_containerd(host: Host, view: DaemonView, found: dict[str, list[str]], notes: dict[str, str]) -> None:
+    """containerd's files: the socket the daemon uses, the system containerd's state directory and
+    configuration, and the shims as containerd finds them."""
+    _locate_system_files(host, view.facts.daemon, found, notes, "belongs to the system containerd, not its own",
+                         (("run-containerd", "/run/containerd"), ("containerd-config", "/etc/containerd/config.toml")))
 
     socket = view.containerd_socket()
     if socket.error:
