@@ -307,6 +307,9 @@ LIMITS = [
     "2.13: engines since 17.12 have no v1 registry client: only seen passing (moot)",
     "3.7, 3.8: registry certificates live in the machine-wide /etc/docker/certs.d; left alone (SKIP)",
     "5.4: a privileged container cannot start here; one is created and judged with --all",
+    "v1.8.0 1.1.4, 1.1.12, 1.1.13, 1.1.15-1.1.17: /run/containerd, /etc/containerd/config.toml, "
+    "/etc/sysconfig/docker and the shims are the machine's: judged by the rules it has, none added",
+    "v1.8.0 2.7: devicemapper cannot be set up here (no thin pool; gone from Engine 25): only seen passing",
 ]
 
 
