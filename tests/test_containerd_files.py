@@ -50,6 +50,13 @@ def test_a_containerd_adopted_from_an_earlier_dockerd_is_known_by_its_config_und
     assert "its socket under dockerd's exec root" in value.source
 
 
+def test_a_containerd_left_under_the_exec_root_is_not_used_by_a_daemon_given_another():
+    stale = dict(MANAGED, ppid=1)
+    value = socket_of({"facts": {"daemon": {"related_processes": [SYSTEM_CONTAINERD, stale]}}})
+    assert value.value == "/run/containerd/containerd.sock" and "flag --containerd" in value.source
+    assert not value.conflict
+
+
 def test_a_containerd_under_another_exec_root_is_another_daemons():
     other = dict(MANAGED, ppid=1, argv=["containerd", "--config", "/srv/ci/exec/containerd/containerd.toml"])
     value = socket_of({"argv": NO_FLAG, "facts": {"daemon": {"related_processes": [other]}}})

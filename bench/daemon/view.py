@@ -154,11 +154,15 @@ class DaemonView:
         with the socket it serves and how that is known."""
         daemon = self.facts.daemon
         state = posixpath.join(self.exec_root(), "containerd")
+        # Given a containerd it surely started with (a flag, or daemon.json unchanged since), dockerd
+        # adopts none: a containerd left under its exec root by an earlier dockerd is not in use.
+        named = self.config.get("containerd") if not self.config.error else None
+        adopts = not (named is not None and named.value and not self._changed_since_start("containerd"))
         for process in daemon.related_processes or []:
             if process.program != "containerd":
                 continue
             config = _containerd_config_arg(process.argv)
-            ours = config is not None and posixpath.dirname(posixpath.normpath(config)) == state
+            ours = adopts and config is not None and posixpath.dirname(posixpath.normpath(config)) == state
             if not (process.ppid == daemon.pid or ours):
                 continue
             sockets = [listener.address for listener in process.listeners or []
