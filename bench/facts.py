@@ -74,6 +74,19 @@ class Listener:
 
 
 @dataclass
+class RelatedProcess:
+    """A process that shows what the daemon runs: a containerd (the one dockerd manages is its child,
+    or was one of an earlier dockerd with the same exec root), or a userland proxy dockerd started
+    for a published port. Only these are recorded, with their command line (no secrets in either)."""
+
+    pid: int
+    ppid: Optional[int]
+    program: str                                  # basename of argv[0] (or the process name)
+    argv: list[str] = field(default_factory=list)
+    listeners: Optional[list[Listener]] = None    # its listening sockets; None: could not be read
+
+
+@dataclass
 class DaemonFacts(Probe):
     """The dockerd that serves the API socket the audit talks to, and the daemon.json it reads.
 
@@ -102,6 +115,9 @@ class DaemonFacts(Probe):
     listeners_error: Optional[str] = None
     same_mount_namespace: Optional[bool] = None   # as the auditor's: its socket paths are ours
     config_mtime: Optional[float] = None  # of the daemon.json it reads, seconds since the epoch
+    # Every containerd process on the host and the daemon's userland-proxy children: which containerd
+    # socket the daemon uses, and whether it runs docker-proxy. None: not recorded.
+    related_processes: Optional[list[RelatedProcess]] = None
 
 
 @dataclass
