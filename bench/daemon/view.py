@@ -202,6 +202,28 @@ class DaemonView:
             result.notes.append("not the API: " + ", ".join(aside))
         return result
 
+    def control_sockets(self) -> tuple[list[tuple[str, str]], str]:
+        """Every unix socket that hands over control of the daemon's containers, as (path, what):
+        the API's unix sockets (observed, else declared) and the containerd socket dockerd drives
+        (--containerd, else the one it starts under its exec root). The reason when the API's are
+        unknown."""
+        listeners = self.listeners()
+        found = [(listener.address, f"the API socket ({listener.how})") for listener in listeners.unix]
+        if not self.config.error:
+            containerd = self.config.value("containerd")
+            if containerd:
+                found.append((str(containerd), "containerd's socket (--containerd)"))
+            else:
+                # Without --containerd dockerd uses the system containerd when its socket exists, else
+                # starts its own under the exec root (moby cmd/dockerd initContainerD).
+                runtime_dir = (self.facts.daemon.environ or {}).get("XDG_RUNTIME_DIR") or f"/run/user/{self.facts.daemon.uid}"
+                system = f"{runtime_dir}/containerd/containerd.sock" if self.rootless else "/run/containerd/containerd.sock"
+                exec_root = self.config.value("exec-root") or (f"{runtime_dir}/docker" if self.rootless else "/var/run/docker")
+                found.append((system, "the system containerd's socket"))
+                found.append((posixpath.join(str(exec_root), "containerd", "containerd.sock"),
+                              "the socket of the containerd dockerd starts"))
+        return found, listeners.unknown
+
 
 def build_view(facts: Facts) -> DaemonView:
     """The view of the daemon in `facts`, computed afresh (collectors use it half-way)."""
