@@ -270,7 +270,8 @@ def swarm_overlay_encrypted(facts):
         else:
             items.append(Item(name, Status.FAIL, "not encrypted (no `encrypted` option)"))
     if not _manager(facts) and not any(i.status == Status.FAIL for i in items):
-        return _worker_skip(f"every overlay network (this worker sees {len(items)}, all encrypted)")
+        seen = f"the {len(items)} this worker sees are encrypted" if items else "this worker sees none"
+        return _worker_skip(f"every overlay network ({seen})")
     if not items:
         return passed("no overlay networks")
     return items

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from bench.daemon.config import EffectiveConfig, config_of, data_root
-from bench.daemon.listeners import Listeners, api_sockets, declared_sockets, listen_streams
+from bench.daemon.listeners import SWARM_PORTS, Listeners, api_sockets, declared_sockets, listen_streams
 from bench.daemon.observed import DEFAULTS, READINGS, disagrees, observe, security_options
 from bench.daemon.options import Setting, format_value
 from bench.daemon.readings import TlsMode, docker_group, listen_addresses, tls_mode
 from bench.facts import NOT_RECORDED, Facts
 from bench.results import Outcome, errored, failed, passed, skipped, warned
+from bench.swarm_values import listen_port
 
 # daemon.json may be written a moment after the daemon that reads it starts (a unit's ExecStartPre
 # cannot, but a provisioning script racing the daemon can): seconds of slack before "changed since".
@@ -190,9 +191,13 @@ class DaemonView:
         runtime_dir = (daemon.environ or {}).get("XDG_RUNTIME_DIR") or f"/run/user/{daemon.uid}"
         default_exec_root = f"{runtime_dir}/docker" if self.rootless else "/var/run/docker"
         roots = [self.config.value("exec-root") or default_exec_root, self.data_root()[0] or ""]
-        swarm = str((self.info.get("Swarm") or {}).get("LocalNodeState") or "") == "active"
+        swarm_info = self.info.get("Swarm") or {}
+        swarm = str(swarm_info.get("LocalNodeState") or "") == "active"
+        # The management port is --listen-addr's, which need not be 2377.
+        state = None if self.facts.swarm.unavailable() else self.facts.swarm.state
+        swarm_ports = {*SWARM_PORTS, listen_port(swarm_info, state)[0]}
         result.api, aside = api_sockets(daemon.listeners, [self.resolve(r) for r in roots if r],
-                                        str(self.config.value("metrics-addr") or ""), swarm)
+                                        str(self.config.value("metrics-addr") or ""), swarm, swarm_ports)
         result.observed = True
         seen = {(listener.kind, listener.address) for listener in result.api}
         missing = [d for d in declared if (d.kind, d.address) not in seen and d.kind == "unix"]
