@@ -231,3 +231,16 @@ def test_bind_sources_are_resolved_as_the_host_resolves_them(fake_root):
     resolved = resolve_sources(Host(str(fake_root)), containers)
     assert resolved["/bin"] == "/usr/bin" and resolved["/etc/docker"] == "/etc/docker"
     assert resolved["/lib/x"] == "/usr/lib/x"   # a bind volume's device, through the merged /usr
+
+
+def test_the_daemons_socket_paths_are_resolved_with_the_bind_sources(fake_root):
+    from bench.collect.system import resolve_sources
+    from bench.facts import ContainerFacts, ContainersFacts
+
+    (fake_root / "run").mkdir(exist_ok=True)
+    (fake_root / "var").mkdir(exist_ok=True)
+    (fake_root / "var" / "run").symlink_to("../run")
+    containers = ContainersFacts(error=None, items=[ContainerFacts(id="c" * 64, name="web", inspect={"Mounts": [
+        {"Type": "bind", "Source": "/var/run", "Destination": "/x", "RW": True}]})])
+    resolved = resolve_sources(Host(str(fake_root)), containers, also=["/var/run/docker.sock", "relative.sock"])
+    assert resolved == {"/var/run": "/run", "/var/run/docker.sock": "/run/docker.sock"}
