@@ -6,8 +6,10 @@ itself turns that daemon, and only it, into a swarm manager (`docker swarm init`
 loopback address of its own and free ports, so that other swarms on this machine cannot collide
 with it) and adds what the checks judge: overlay networks with and without encryption, a secret, a
 service that uses it, and containers that keep or break each container recommendation. A second
-throwaway daemon joins as a worker. The audit is the real CLI, which only reads; `swarm leave` and
-the harness's teardown remove everything, the data roots included.
+throwaway daemon joins as a worker. A third, in a network namespace of its own, makes a swarm with
+swarm init's defaults (every interface, no autolock) where no other swarm can meet it. The audit is
+the real CLI, which only reads; `swarm leave` and the harness's teardown remove everything, the data
+roots and the namespace included.
 
 Until the v1.8.0 profile ships, the checks are selected through a profile of their own written here
 (CIS v1.8.0 numbering).
@@ -326,3 +328,72 @@ def test_the_container_details_say_what_was_read(swarm):
     assert f"contains the API socket (observed) {socket_path}" in _item(report, "5.32", "sock-dir")[1]
     assert "does not remap" in _item(report, "5.31", "kept")[1]
 
+
+
+# -- a swarm on every interface, in a network namespace of its own ----------------------------------------
+
+class NetnsDockerd(Dockerd):
+    """A throwaway dockerd in a network namespace of its own (`ip netns`), with its bridge inside it:
+    there a swarm may take its defaults (0.0.0.0:2377, 7946 and 4789 on every interface) without
+    meeting another swarm of this machine. Its socket, data root and exec root are files in its
+    directory as for any throwaway daemon; its iptables rules die with the namespace."""
+
+    def make_network(self) -> None:
+        self.netns = f"dcb-{self.tag}"
+        subprocess.run(["ip", "netns", "add", self.netns], check=True, capture_output=True)
+        self.cleanups.append(lambda: subprocess.run(["ip", "netns", "del", self.netns], check=False,
+                                                    capture_output=True))
+        inside = ["ip", "-n", self.netns]
+        subprocess.run([*inside, "link", "set", "lo", "up"], check=True)
+        subprocess.run([*inside, "link", "add", "name", self.bridge_name, "type", "bridge"], check=True)
+        subprocess.run([*inside, "addr", "add", "10.99.0.1/24", "dev", self.bridge_name], check=True)
+        subprocess.run([*inside, "link", "set", self.bridge_name, "up"], check=True)
+
+    def spawn(self, argv: list[str], log: Any) -> "subprocess.Popen[bytes]":
+        # nsenter enters the network namespace only (ip netns exec would also give dockerd a /sys
+        # without cgroups), and execs dockerd: the process is dockerd.
+        return subprocess.Popen(["nsenter", f"--net=/run/netns/{self.netns}", "--", *argv], stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+@pytest.fixture(scope="module")
+def wide_swarm(integration_host: None) -> Iterator[dict[str, Any]]:
+    with contextlib.ExitStack() as stack:
+        work = Path(tempfile.mkdtemp(prefix="dcb-swarm-", dir="/tmp"))
+        stack.callback(shutil.rmtree, work, ignore_errors=True)
+        daemon = NetnsDockerd(name="swn")
+        try:
+            start_daemon(stack, daemon)
+        except Exception as exc:
+            unavailable(str(exc))
+        stack.callback(daemon.docker, "swarm", "leave", "--force", check=False)
+        # swarm init's defaults but the addresses it cannot guess: listen on 0.0.0.0:2377, data on
+        # loopback (another address than the advertised one, on an interface this audit cannot see).
+        daemon.docker("swarm", "init", "--advertise-addr", "10.99.0.1", "--data-path-addr", "127.0.0.1",
+                      "--default-addr-pool", "10.98.0.0/16")
+        yield _audit(daemon, _profile(work / "profile.yaml"))
+
+
+def test_a_swarm_on_every_interface_fails_7_2(wide_swarm):
+    assert wide_swarm["7.2"]["status"] == "FAIL", wide_swarm["7.2"]
+    # Go listens on [::] for 0.0.0.0 where the host has IPv6: every interface, either way.
+    wide = wide_swarm["7.2"]["details"].split("bound to every interface: ", 1)[1].split(", ")
+    assert sorted(a.rsplit(":", 1)[1] for a in wide) == ["2377", "7946"], wide_swarm["7.2"]
+    assert all(a.rsplit(":", 1)[0] in ("0.0.0.0", "[::]") for a in wide), wide_swarm["7.2"]
+    assert wide_swarm["2.8"]["status"] == "PASS", wide_swarm["2.8"]      # 2377 and 7946 are the swarm's
+
+
+def test_without_autolock_7_5_fails_and_7_6_does_not_apply(wide_swarm):
+    assert wide_swarm["7.5"]["status"] == "FAIL" and "AutoLockManagers=false" in wide_swarm["7.5"]["details"]
+    assert wide_swarm["7.6"]["status"] == "SKIP"
+
+
+def test_interfaces_in_another_namespace_are_not_guessed(wide_swarm):
+    result = wide_swarm["7.9"]
+    assert result["status"] == "WARN", result
+    assert "another network namespace" in result["details"]
+
+
+def test_ingress_as_swarm_init_makes_it_fails_7_3(wide_swarm):
+    assert wide_swarm["7.3"]["status"] == "FAIL"
+    assert [i["resource"] for i in wide_swarm["7.3"]["items"]] == ["ingress"]
