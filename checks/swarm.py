@@ -202,8 +202,8 @@ def swarm_listen_address(facts):
     2377) and the gossip port 7946, which networkdb binds on the listen address's host. The TCP
     sockets dockerd's process holds on those ports (read from the host's /proc) decide: one bound
     to every interface (0.0.0.0, ::) FAILs, specific addresses PASS. Where the process's sockets were
-    not seen, docker-state.json's ListenAddr is judged instead, saying so; with neither it is ERROR.
-    SKIP when swarm mode is not active."""
+    not seen, docker-state.json's ListenAddr is judged instead, saying so; with neither it is ERROR
+    (SKIP for an engine on another host). SKIP when swarm mode is not active."""
     not_active = _inactive(facts)
     if not_active is not None:
         return not_active
@@ -228,8 +228,9 @@ def swarm_listen_address(facts):
             return failed(f"{source}: every interface")
         return passed(source)
     why_state = facts.swarm.unavailable() or facts.swarm.state_error or "docker-state.json has no ListenAddr"
-    return errored(f"where the swarm listens is unknown: its sockets were not seen ({seen_why}) "
-                   f"and its listen address was not read ({why_state})")
+    unknown = (f"where the swarm listens is unknown: its sockets were not seen ({seen_why}) "
+               f"and its listen address was not read ({why_state})")
+    return skipped(unknown) if daemon.skipped else errored(unknown)
 
 
 # -- 7.3 --------------------------------------------------------------------------------------------
@@ -459,7 +460,8 @@ def swarm_data_path_separated(facts):
     data-path address (data traffic then takes the advertise address) or the same address FAILs;
     addresses on different interfaces (the interface holding each, in the daemon's network
     namespace) PASS, on the same interface FAIL; different addresses whose interfaces are unknown
-    WARN. SKIP when swarm mode is not active; ERROR when docker-state.json could not be read."""
+    WARN. SKIP when swarm mode is not active; ERROR when docker-state.json could not be read (SKIP
+    for an engine on another host, whose files cannot be read from here)."""
     not_active = _inactive(facts)
     if not_active is not None:
         return not_active
@@ -468,8 +470,9 @@ def swarm_data_path_separated(facts):
         return missing
     swarm, state = _swarm(facts), facts.swarm.state
     if state is None:
-        return errored("the data-path address is kept only in dockerd's docker-state.json, which was not read: "
-                       f"{facts.swarm.state_error or 'not collected'}")
+        unknown = ("the data-path address is kept only in dockerd's docker-state.json, which was not read: "
+                   f"{facts.swarm.state_error or 'not collected'}")
+        return skipped(unknown) if facts.daemon.skipped else errored(unknown)
     advertise = host_part(swarm.get("NodeAddr") or state.get("AdvertiseAddr"))
     data = host_part(state.get("DataPathAddr"))
     advertise, data = canonical_ip(advertise) or advertise, canonical_ip(data) or data
