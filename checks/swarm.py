@@ -437,11 +437,12 @@ def swarm_ca_rotation(facts):
         certificate = read_certificate(str(root))
     except ValueError as exc:
         return errored(f"the swarm's root CA: {exc}")
-    age = (datetime.datetime.now(datetime.timezone.utc) - certificate.not_before).days
+    days = (datetime.datetime.now(datetime.timezone.utc) - certificate.not_before).days
+    age = f"{days} days old" if days >= 0 else "not valid yet by this host's clock"
     external = ((cluster.get("Spec") or {}).get("CAConfig") or {}).get("ExternalCAs") or []
     rotating = "in progress" if cluster.get("RootRotationInProgress") else "not in progress"
     return info(f"root CA {certificate.subject or '(no subject)'}, valid from {certificate.not_before:%Y-%m-%d} "
-                f"to {certificate.not_after:%Y-%m-%d} ({age} days old); root rotation {rotating}; "
+                f"to {certificate.not_after:%Y-%m-%d} ({age}); root rotation {rotating}; "
                 + (f"{len(external)} external CA(s)" if external else "the swarm signs with its own CA")
                 + ". Rotate with `docker swarm ca --rotate` as the site's policy asks.")
 
