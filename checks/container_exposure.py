@@ -278,7 +278,10 @@ def container_no_api_socket_mount(container, facts):
     sockets are unknown, dockerd's default socket paths are looked for: a hit FAILs, otherwise it is
     ERROR (SKIP for an engine on another host). A local volume whose options were not recorded is
     ERROR; PASS otherwise."""
-    targets, unknown, remote = _socket_targets(facts)
+    found = facts.derived.get("control_socket_targets")
+    if found is None:   # the same for every container: worked out once per audit
+        found = facts.derived["control_socket_targets"] = _socket_targets(facts)
+    targets, unknown, remote = found
     resolved = facts.containers.resolved_paths
     hits, undecided = [], []
     for source in host_sources(container.get("Mounts", []), facts.containers.volumes):
