@@ -44,6 +44,9 @@ from bench.resources import image_name
 from bench.results import (CheckResult, Item, Outcome, errored, failed, info, passed, rollup, skipped,
                            warned)
 from bench.status import Status
+from bench.swarm_values import (DEFAULT_NODE_CERT_EXPIRY, GOSSIP_PORT, Certificate, canonical_ip, host_part, is_encrypted,
+                                is_wildcard, listen_port, parse_duration, port_of, read_certificate,
+                                show_duration)
 from bench.versions import VersionError, at_least, parse_version, show as show_version, version_at_least
 
 __all__ = ["Check", "Container", "check", "container_check", "passed", "failed", "warned", "info",
@@ -56,7 +59,10 @@ __all__ = ["Check", "Container", "check", "container_check", "passed", "failed",
            "normalise_capability", "short_capability", "DEFAULT_CAPABILITIES", "published_ports", "low_ports",
            "parse_device_rule", "device_rule_grant", "device_request_text", "clean_path", "sensitive_dir",
            "host_sources", "no_new_privileges", "seccomp_profile", "security_options", "Namespace", "namespace_of",
-           "find_container", "Coverage", "docker_exec_recorded", "file_coverage", "rules_of"]
+           "find_container", "Coverage", "docker_exec_recorded", "file_coverage", "rules_of",
+           # swarm settings as swarmkit and dockerd read them (bench/swarm_values.py)
+           "DEFAULT_NODE_CERT_EXPIRY", "GOSSIP_PORT", "Certificate", "canonical_ip", "host_part", "is_encrypted", "is_wildcard",
+           "listen_port", "parse_duration", "port_of", "read_certificate", "show_duration"]
 
 CheckReturn = Union[Outcome, CheckResult, Iterable[Item]]
 

@@ -284,6 +284,37 @@ class ExecsFacts(Probe):
 
 
 @dataclass
+class SwarmFacts(Probe):
+    """The swarm this node is in, beyond what `docker info` Swarm says (the engine facts hold that:
+    state, role, the cluster's spec and CA on a manager). Read-only: never the unlock key, a join
+    token or a secret's data. Each list is None when it was not collected (on a worker only managers
+    can list them: `manager_only` says why), with its own error when the API refused."""
+
+    manager_only: Optional[str] = None    # why the manager-only lists were not asked for
+    # Nodes: ID, Hostname, Role, Availability, State, Addr, and ManagerStatus (Leader, Reachability, Addr).
+    nodes: Optional[list[dict[str, Any]]] = None
+    nodes_error: Optional[str] = None
+    # Overlay networks as GET /networks lists them: Id, Name, Scope, Ingress, Internal, Options.
+    networks: Optional[list[dict[str, Any]]] = None
+    networks_error: Optional[str] = None
+    # Secrets: ID, Name, CreatedAt, UpdatedAt, Driver, the names of their labels (values are left).
+    secrets: Optional[list[dict[str, Any]]] = None
+    secrets_error: Optional[str] = None
+    # Services: Name, the names of the secrets they use, the names of their environment variables.
+    services: Optional[list[dict[str, Any]]] = None
+    services_error: Optional[str] = None
+    # <data-root>/swarm/docker-state.json, which dockerd keeps and the API does not show: ListenAddr,
+    # AdvertiseAddr, DataPathAddr, DataPathPort ... (no keys or tokens are in it).
+    state: Optional[dict[str, Any]] = None
+    state_path: str = ""
+    state_error: Optional[str] = None
+    # The swarm's addresses (listen, advertise, data path) -> the interface that holds each, in the
+    # daemon's network namespace; None when not looked at.
+    interfaces: Optional[dict[str, str]] = None
+    interfaces_error: Optional[str] = None
+
+
+@dataclass
 class Facts:
     schema_version: int = SCHEMA_VERSION
     tool_version: str = ""
@@ -299,6 +330,7 @@ class Facts:
     docker_group: GroupFacts = field(default_factory=GroupFacts)
     processes: ProcessesFacts = field(default_factory=ProcessesFacts)
     execs: ExecsFacts = field(default_factory=ExecsFacts)
+    swarm: SwarmFacts = field(default_factory=SwarmFacts)
 
     def __post_init__(self) -> None:
         # Views derived from the raw facts (the effective daemon configuration, ...), computed once.
@@ -312,11 +344,11 @@ class Facts:
 
 
 FACT_GROUPS = ("host", "daemon", "engine", "files", "containers", "images", "mounts", "audit",
-               "docker_group", "processes", "execs")
+               "docker_group", "processes", "execs", "swarm")
 FACT_TYPES: dict[str, type] = {
     "host": HostFacts, "daemon": DaemonFacts, "engine": EngineFacts, "files": FilesFacts,
     "containers": ContainersFacts, "images": ImagesFacts, "mounts": MountsFacts, "audit": AuditFacts,
-    "docker_group": GroupFacts, "processes": ProcessesFacts, "execs": ExecsFacts,
+    "docker_group": GroupFacts, "processes": ProcessesFacts, "execs": ExecsFacts, "swarm": SwarmFacts,
 }
 
 

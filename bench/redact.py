@@ -57,6 +57,11 @@ def redact_inspect(data: dict[str, Any], *, in_place: bool = False) -> dict[str,
             health["Test"] = _redact_args(health["Test"], keep_first=True)
     if "Args" in data:
         data["Args"] = _redact_args(data["Args"], keep_first=False)
+    health = (data.get("State") or {}).get("Health") if isinstance(data.get("State"), dict) else None
+    if isinstance(health, dict) and isinstance(health.get("Log"), list):
+        # What a health probe printed can be anything the application says; its exit code is the verdict.
+        health["Log"] = [{k: v for k, v in entry.items() if k != "Output"} if isinstance(entry, dict) else entry
+                         for entry in health["Log"]]
     host_config = data.get("HostConfig")
     if isinstance(host_config, dict):
         log_config = host_config.get("LogConfig")

@@ -267,3 +267,16 @@ def test_the_cli_of_a_mounted_root_is_never_run(tmp_path):
     _fake_cli(tmp_path, "Docker version 28.2.2, build x")
     cli, error = docker_cli(Host(root=str(tmp_path), environ={"PATH": str(tmp_path)}))
     assert cli is None and "--root" in error
+
+
+def test_the_daemons_socket_paths_are_resolved_with_the_bind_sources(fake_root):
+    from bench.collect.system import resolve_sources
+    from bench.facts import ContainerFacts, ContainersFacts
+
+    (fake_root / "run").mkdir(exist_ok=True)
+    (fake_root / "var").mkdir(exist_ok=True)
+    (fake_root / "var" / "run").symlink_to("../run")
+    containers = ContainersFacts(error=None, items=[ContainerFacts(id="c" * 64, name="web", inspect={"Mounts": [
+        {"Type": "bind", "Source": "/var/run", "Destination": "/x", "RW": True}]})])
+    resolved = resolve_sources(Host(str(fake_root)), containers, also=["/var/run/docker.sock", "relative.sock"])
+    assert resolved == {"/var/run": "/run", "/var/run/docker.sock": "/run/docker.sock"}

@@ -27,6 +27,8 @@ _PREREQUISITES = {
     "processes": ("containers",),
     "execs": ("containers",),
     "mounts": ("daemon",),
+    # The swarm's addresses are kept under the daemon's data root, and its sockets are the daemon's.
+    "swarm": ("engine", "daemon"),
 }
 
 
@@ -60,7 +62,7 @@ def _guarded(group: str, collect: Callable[[], Probe]) -> Probe:
 
 
 def _containers(session: EngineSession, host: Host, remote: Optional[str],
-                progress: Optional[Callable[[str, int, int], None]]) -> ContainersFacts:
+                progress: Optional[Callable[[str, int, int], None]], sockets: list[str]) -> ContainersFacts:
     from bench.collect import system
     from bench.collect.related import collect_related
 
@@ -68,8 +70,20 @@ def _containers(session: EngineSession, host: Host, remote: Optional[str],
     if not facts.error:
         collect_related(session, facts)
         if not remote:
-            facts.resolved_paths = system.resolve_sources(host, facts)
+            facts.resolved_paths = system.resolve_sources(host, facts, also=sockets)
     return facts
+
+
+def _control_sockets(facts: Facts) -> list[str]:
+    """The daemon's sockets, whose paths are resolved with the bind sources (CIS 5.32)."""
+    from bench.daemon.view import build_view
+
+    if facts.daemon.unavailable():
+        return []
+    try:
+        return [path for path, _ in build_view(facts).control_sockets()[0]]
+    except Exception:  # only a help: the check reads unresolved paths lexically; the containers must not be lost
+        return []
 
 
 def collect_facts(host: Host, options: CollectOptions) -> Facts:
@@ -77,6 +91,7 @@ def collect_facts(host: Host, options: CollectOptions) -> Facts:
     from bench.collect.daemon import find_daemon
     from bench.collect.execs import collect_execs
     from bench.collect.files import collect_files
+    from bench.collect.swarm import collect_swarm
 
     needs = expand_needs(options.needs)
     facts = Facts(tool_version=__version__,
@@ -118,7 +133,8 @@ def collect_facts(host: Host, options: CollectOptions) -> Facts:
         gather("files", lambda: collect_files(host, facts, options.extra_paths), host_side=True)
         config = None if facts.daemon.unavailable() else config_of(facts)
         progress = options.progress
-        gather("containers", lambda: _containers(session, host, remote, progress), after="engine")
+        gather("containers", lambda: _containers(session, host, remote, progress, _control_sockets(facts)),
+               after="engine")
         gather("images", lambda: collect_images(session), after="engine")
         gather("mounts", lambda: system.collect_mounts(host, facts.daemon.pid), host_side=True)
         gather("audit", lambda: system.collect_audit(host), host_side=True)
@@ -127,6 +143,7 @@ def collect_facts(host: Host, options: CollectOptions) -> Facts:
         gather("processes", lambda: system.collect_container_processes(host, facts.containers),
                host_side=True, after="containers")
         gather("execs", lambda: collect_execs(host, session, facts.containers, local=not remote), after="containers")
+        gather("swarm", lambda: collect_swarm(session, host, facts, remote), after="engine")
     finally:
         session.close()
     return facts

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from bench.daemon.config import EffectiveConfig, config_of, data_root
-from bench.daemon.listeners import Listeners, api_sockets, declared_sockets, listen_streams
+from bench.daemon.listeners import SWARM_PORTS, Listeners, api_sockets, declared_sockets, listen_streams
 from bench.daemon.observed import DEFAULTS, READINGS, Observed, disagrees, observe, security_options
 from bench.daemon.options import Setting, format_value
 from bench.daemon.readings import TlsMode, docker_group, listen_addresses, tls_mode
 from bench.facts import NOT_RECORDED, Facts, RelatedProcess
 from bench.results import Outcome, errored, failed, passed, skipped, warned
+from bench.swarm_values import listen_port
 
 # daemon.json may be written a moment after the daemon that reads it starts (a unit's ExecStartPre
 # cannot, but a provisioning script racing the daemon can): seconds of slack before "changed since".
@@ -274,9 +275,13 @@ class DaemonView:
             return result
         data_root = self.data_root()[0]
         roots = [self.exec_root()] + ([self.resolve(data_root)] if data_root else [])
-        swarm = str((self.info.get("Swarm") or {}).get("LocalNodeState") or "") == "active"
-        result.api, aside = api_sockets(daemon.listeners, roots,
-                                        str(self.config.value("metrics-addr") or ""), swarm)
+        swarm_info = self.info.get("Swarm") or {}
+        swarm = str(swarm_info.get("LocalNodeState") or "") == "active"
+        # The management port is --listen-addr's, which need not be 2377.
+        state = None if self.facts.swarm.unavailable() else self.facts.swarm.state
+        swarm_ports = {*SWARM_PORTS, listen_port(swarm_info, state)[0]}
+        result.api, aside = api_sockets(daemon.listeners, roots, str(self.config.value("metrics-addr") or ""),
+                                        swarm, swarm_ports)
         result.observed = True
         seen = {(listener.kind, listener.address) for listener in result.api}
         missing = [d for d in declared if (d.kind, d.address) not in seen and d.kind == "unix"]
@@ -285,6 +290,28 @@ class DaemonView:
         if aside:
             result.notes.append("not the API: " + ", ".join(aside))
         return result
+
+    def control_sockets(self) -> tuple[list[tuple[str, str]], str]:
+        """Every unix socket that hands over control of the daemon's containers, as (path, what):
+        the API's unix sockets (observed, else declared) and the containerd socket dockerd drives
+        (--containerd, else the one it starts under its exec root). The reason when the API's are
+        unknown."""
+        listeners = self.listeners()
+        found = [(listener.address, f"the API socket ({listener.how})") for listener in listeners.unix]
+        if not self.config.error:
+            containerd = self.config.value("containerd")
+            if containerd:
+                found.append((str(containerd), "containerd's socket (--containerd)"))
+            else:
+                # Without --containerd dockerd uses the system containerd when its socket exists, else
+                # starts its own under the exec root (moby cmd/dockerd initContainerD).
+                runtime_dir = (self.facts.daemon.environ or {}).get("XDG_RUNTIME_DIR") or f"/run/user/{self.facts.daemon.uid}"
+                system = f"{runtime_dir}/containerd/containerd.sock" if self.rootless else "/run/containerd/containerd.sock"
+                exec_root = self.config.value("exec-root") or (f"{runtime_dir}/docker" if self.rootless else "/var/run/docker")
+                found.append((system, "the system containerd's socket"))
+                found.append((posixpath.join(str(exec_root), "containerd", "containerd.sock"),
+                              "the socket of the containerd dockerd starts"))
+        return found, listeners.unknown
 
 
 def build_view(facts: Facts) -> DaemonView:

@@ -224,6 +224,19 @@ class UnixSocketClient:
     def exec_inspect(self, exec_id: str) -> dict[str, Any]:
         return self.get(f"/exec/{_quote(exec_id)}/json")
 
+    # Swarm lists, for the swarm collector (a manager answers them; a worker refuses with 503).
+    def nodes(self) -> list[dict[str, Any]]:
+        return self.get("/nodes")
+
+    def networks(self) -> list[dict[str, Any]]:
+        return self.get("/networks")
+
+    def secrets(self) -> list[dict[str, Any]]:
+        return self.get("/secrets")
+
+    def services(self) -> list[dict[str, Any]]:
+        return self.get("/services")
+
 
 def _quote(part: str) -> str:
     from urllib.parse import quote
