@@ -10,7 +10,6 @@ import socketserver
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 
 import pytest
 
