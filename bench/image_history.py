@@ -311,8 +311,10 @@ def strips_setuid_everywhere(script_commands: list[list[str]]) -> bool:
                 return True
         following = script_commands[index + 1] if index + 1 < len(script_commands) else []
         if program(following) == "xargs":
-            rest = [w for w in following[1:] if not w.startswith("-")]
-            if setuid_change(rest) == STRIP:
+            start = 1
+            while start < len(following) and following[start].startswith("-"):
+                start += 1
+            if setuid_change(following[start:]) == STRIP:
                 return True
     return False
 

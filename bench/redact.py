@@ -123,8 +123,8 @@ def redact_healthcheck(health: Any) -> Optional[list[str]]:
 _URL_PASSWORD = re.compile(r"""(\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@'"]*):([^@/\s'"]+)@""")
 _AUTH_HEADER = re.compile(r"""((?i:authorization)\s*:\s*(?i:bearer|basic|token)\s+)([^\s'"]+)""")
 _USER_PASSWORD = re.compile(r"""((?:^|\s)(?:-u|--user)(?:=|\s+)[^\s:'"]+):([^\s'"]+)""")
-_SECRET_ASSIGNMENT = re.compile(r"""(?<![\w$])([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|[^\s;&|)]*)""")
-_SECRET_OPTION = re.compile(r"""(?<!\S)(--[A-Za-z][\w-]*)(=|[ \t]+)("[^"]*"|'[^']*'|[^\s;&|)]+)""")
+_SECRET_ASSIGNMENT = re.compile(r"""(?<![\w$])([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|[^\s;&|]*)""")
+_SECRET_OPTION = re.compile(r"""(?<!\S)(--[A-Za-z][\w-]*)(=|[ \t]+)("[^"]*"|'[^']*'|[^\s;&|]+)""")
 _MYSQL_PASSWORD = re.compile(r"(\s-p)([^\s;&|]+)")
 
 
