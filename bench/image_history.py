@@ -158,13 +158,14 @@ def _inner_script(words: list[str]) -> Optional[str]:
 
 
 _WRAPPERS = frozenset({"sudo", "env", "command", "exec", "nice", "nohup", "time", "eatmydata", "builtin", "stdbuf",
-                       "chroot", "su-exec", "gosu", "doas"})
+                       "chroot", "su-exec", "gosu", "doas", "busybox"})
+_WRAPPERS_WITH_OPERAND = frozenset({"chroot", "su-exec", "gosu"})
 _ASSIGNMENT = re.compile(rf"^{_NAME}=")
 
 
 def simple_command(words: list[str]) -> list[str]:
     """A command's words without leading assignments (`DEBIAN_FRONTEND=noninteractive apt-get ...`)
-    and wrappers (sudo, env, nice ...) and their options."""
+    and wrappers (sudo, env, nice ..., and busybox, which runs its applets) and their options."""
     index = 0
     while index < len(words):
         word = words[index]
@@ -174,6 +175,8 @@ def simple_command(words: list[str]) -> list[str]:
             index += 1
             while index < len(words) and words[index].startswith("-"):
                 index += 1
+            if posixpath.basename(word) in _WRAPPERS_WITH_OPERAND:
+                index += 1      # the new root, or the user to run as
         else:
             break
     return words[index:]

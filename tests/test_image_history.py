@@ -77,6 +77,7 @@ def test_a_script_splits_into_simple_commands_and_nested_shells_are_read():
     ("apt-get update", (REFRESH, "apt-get update")),
     ("apt-get -o Acquire::Retries=3 -qq update", (REFRESH, "apt-get update")),
     ("DEBIAN_FRONTEND=noninteractive sudo -E apt-get install -y curl", (INSTALL, "apt-get install")),
+    ("gosu root apt-get update", (REFRESH, "apt-get update")),
     ("apt upgrade -y", (UPGRADE, "apt upgrade")),
     ("apk update", (REFRESH, "apk update")),
     ("apk add --update --no-cache curl", (INSTALL, "apk add")),
@@ -106,7 +107,7 @@ def test_chmod_modes_that_set_or_clear_setuid_and_setgid(mode, expected):
 @pytest.mark.parametrize("command,expected", [
     ("chmod u+s /bin/busybox", GRANT),
     ("chmod -R 4755 /opt/tool", GRANT),
-    ("busybox chmod g+s /srv", None),          # busybox is a program here, not a wrapper: not read into
+    ("busybox chmod g+s /srv", GRANT),         # busybox runs its applets
     ("install -m 4755 tool /usr/bin/", GRANT),
     ("install --mode=2755 tool /usr/bin/", GRANT),
     ("chmod a-s /usr/bin/passwd", STRIP),
