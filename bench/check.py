@@ -40,9 +40,10 @@ from bench.daemon.view import DaemonView, Value, daemon_view
 from bench.daemon import EffectiveConfig, data_root
 from bench.daemon import listen_addresses as _listen_addresses
 from bench.facts import NOT_COLLECTED, NOT_RECORDED, ContainerFacts, Facts, ImageDetails
-from bench.image_history import (GRANT, INSTALL, Step, add_sources, assignments, base_layer_index, commands,
-                                 is_root_destination, package_actions, parse_step, setuid_change, shell_script,
-                                 source_kind, strips_setuid_everywhere, verification_bypasses)
+from bench.image_history import (GRANT, INSTALL, Reading, Step, add_sources, assignments, base_layer_index, commands,
+                                 is_root_destination, package_actions, parse_step, read as read_history_line,
+                                 setuid_change, shell_script, source_kind, strips_setuid_everywhere,
+                                 verification_bypasses)
 from bench.secret_text import MARKER as REDACTION_MARKER, REDACTED, is_secret_name
 from bench.resources import image_name
 from bench.results import (CheckResult, Item, Outcome, errored, failed, info, passed, rollup, skipped,
@@ -62,7 +63,8 @@ __all__ = ["Check", "Container", "check", "container_check", "passed", "failed",
            "host_sources", "no_new_privileges", "seccomp_profile", "security_options", "Namespace", "namespace_of",
            "find_container", "Coverage", "docker_exec_recorded", "file_coverage", "rules_of",
            # images: their config and history read as the Dockerfile that made them (bench/image_history.py)
-           "ImageDetails", "image_details", "Step", "parse_step", "shell_script", "commands", "package_actions",
+           "ImageDetails", "image_details", "Step", "Reading", "read_history_line", "parse_step", "shell_script",
+           "commands", "package_actions",
            "INSTALL", "GRANT", "setuid_change", "strips_setuid_everywhere", "add_sources", "source_kind",
            "is_root_destination", "base_layer_index", "verification_bypasses", "assignments", "is_secret_name",
            "REDACTED", "REDACTION_MARKER"]

@@ -15,6 +15,7 @@ Nothing here runs or unpacks an image: what the history does not say, the checks
 """
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import shlex
@@ -189,6 +190,24 @@ def program(words: list[str]) -> str:
 def operands(words: list[str]) -> list[str]:
     """A command's words after the program that are not options."""
     return [w for w in words[1:] if not w.startswith("-")]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A history line read once: its step and, for a RUN, its simple commands."""
+
+    step: Step
+    commands: tuple[tuple[str, ...], ...] = ()
+
+
+@functools.lru_cache(maxsize=16384)
+def read(created_by: str) -> Reading:
+    """The reading of a history line. Images share most of their lines (their base image's), and
+    every image check reads them all: each distinct line is parsed once per process."""
+    step = parse_step(created_by)
+    if step.instruction != "RUN":
+        return Reading(step)
+    return Reading(step, tuple(tuple(words) for words in commands(shell_script(step.text))))
 
 
 # -- package managers (CIS 4.7, 4.11) -------------------------------------------------------------

@@ -7,6 +7,7 @@ are replaced. This runs in the collector, so neither reports nor recorded facts 
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from typing import Any, Optional
 
@@ -180,11 +181,12 @@ def _all_values(text: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=16384)
 def redact_history_line(created_by: str) -> str:
     """A history line as the facts keep it: the instruction and its command stay (the checks read
     them), the values of variables, build arguments and labels go, and so does whatever looks like a
     credential (bench/secret_text.py). CMD, ENTRYPOINT and HEALTHCHECK lose their arguments, as a
-    container's do."""
+    container's do. Images share most of their lines: each distinct one is redacted once."""
     if not created_by:
         return created_by
     text = _credentials(created_by)

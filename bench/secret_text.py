@@ -8,6 +8,7 @@ word that makes it a setting about one.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 # What replaces a secret value in the facts; a credential recognised by its format says its kind.
@@ -36,6 +37,7 @@ _NOT_A_SECRET_LAST = frozenset({"FILE", "PATH", "DIR", "NAME", "USER", "USERNAME
 _SHELL_NAMES = frozenset({"PWD", "OLDPWD"})
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
     """Whether a variable, argument, label or option name says it holds a secret."""
     upper = name.strip().lstrip("-").upper()

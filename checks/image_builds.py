@@ -8,13 +8,13 @@ collector kept none (bench/redact.py).
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 from bench.check import (GRANT, INSTALL, REDACTED, REDACTION_MARKER, CheckResult, ImageDetails, Item, Outcome, Status,
-                         add_sources, assignments, base_layer_index, check, commands, errored, failed, image_details,
-                         info, is_root_destination, is_secret_name, package_actions, parse_step, passed, rollup,
-                         setuid_change, shell_script, skipped, source_kind, strips_setuid_everywhere,
-                         verification_bypasses, warned)
+                         add_sources, assignments, base_layer_index, check, errored, failed, image_details, info,
+                         is_root_destination, is_secret_name, package_actions, passed, read_history_line, rollup,
+                         setuid_change, skipped, source_kind, strips_setuid_everywhere, verification_bypasses, warned)
 
 DOCKERFILE = "https://docs.docker.com/reference/dockerfile/"
 BEST_PRACTICES = "https://docs.docker.com/build/building/best-practices/"
@@ -51,9 +51,9 @@ def _per_image(check_id: str, facts, judge: Callable[[ImageDetails], Outcome], n
 def _runs(details: ImageDetails):
     """(history index, step, its simple commands) of each RUN line."""
     for index, entry in enumerate(details.history or []):
-        step = parse_step(entry.created_by)
-        if step.instruction == "RUN":
-            yield index, step, commands(shell_script(step.text))
+        reading = read_history_line(entry.created_by)
+        if reading.step.instruction == "RUN":
+            yield index, reading.step, reading.commands
 
 
 @check("image-healthcheck", title="Images define a HEALTHCHECK", needs=("image_details",),
@@ -152,7 +152,7 @@ def image_copy_not_add(facts):
     an archive from a plain file. PASS without other ADDs."""
     def judge(details: ImageDetails) -> Outcome:
         history = details.history or []
-        steps = [parse_step(entry.created_by) for entry in history]
+        steps = [read_history_line(entry.created_by).step for entry in history]
         base = base_layer_index(steps, [entry.size for entry in history])
         findings: list[tuple[Status, str]] = []
         base_add = False
@@ -205,33 +205,36 @@ def _redacted_names(text: str) -> list[str]:
     return names
 
 
+@functools.lru_cache(maxsize=16384)
+def _line_secrets(created_by: str) -> tuple[tuple[str, str], ...]:
+    """(name, where in the line) of each secret one history line shows; images share most lines."""
+    found: list[tuple[str, str]] = [(f"a {kind.replace('-', ' ')}", "") for kind in REDACTION_MARKER.findall(created_by)]
+    step = read_history_line(created_by).step
+    found += [(name, "build argument in ") for name, value in step.build_args
+              if value == REDACTED and is_secret_name(name)]
+    if step.instruction in ("ENV", "ARG", "LABEL"):
+        pairs = assignments(step.text)
+        if not pairs and step.text.endswith(f" {REDACTED}"):
+            pairs = [(step.text.split(" ", 1)[0], REDACTED, 0, 0)]
+        found += [(name, f"{step.instruction} in ") for name, value, _, _ in pairs
+                  if value == REDACTED and is_secret_name(name)]
+    elif step.instruction in ("RUN", "ADD", "COPY", "ONBUILD"):
+        found += [(name, f"{step.instruction} in ") for name in _redacted_names(step.text)]
+    return tuple(found)
+
+
 def secrets_in(details: ImageDetails) -> list[str]:
     """Where an image's history and config show a secret: names and positions only."""
     found: dict[str, list[str]] = {}
 
     def add(name: str, where: str) -> None:
-        found.setdefault(name, [])
-        if where not in found[name]:
-            found[name].append(where)
+        places = found.setdefault(name, [])
+        if where not in places:
+            places.append(where)
 
     for index, entry in enumerate(details.history or []):
-        where = _line(index)
-        for kind in REDACTION_MARKER.findall(entry.created_by):
-            add(f"a {kind.replace('-', ' ')}", where)
-        step = parse_step(entry.created_by)
-        for name, value in step.build_args:
-            if value == REDACTED and is_secret_name(name):
-                add(name, f"build argument in {where}")
-        if step.instruction in ("ENV", "ARG", "LABEL"):
-            pairs = assignments(step.text)
-            if not pairs and step.text.endswith(f" {REDACTED}"):
-                pairs = [(step.text.split(" ", 1)[0], REDACTED, 0, 0)]
-            for name, value, _, _ in pairs:
-                if value == REDACTED and is_secret_name(name):
-                    add(name, f"{step.instruction} in {where}")
-        elif step.instruction in ("RUN", "ADD", "COPY", "ONBUILD"):
-            for name in _redacted_names(step.text):
-                add(name, f"{step.instruction} in {where}")
+        for name, prefix in _line_secrets(entry.created_by):
+            add(name, prefix + _line(index))
     config = details.config
     if config is not None:
         for name, has_value in config.env.items():

@@ -37,6 +37,13 @@ def lookup_image(inspect: dict) -> str:
     return str(config.get("Image") or "")
 
 
+def _tagged(facts) -> dict:
+    """Tag -> the image it names, made once per audit (not once per container)."""
+    if "image_tags" not in facts.derived:
+        facts.derived["image_tags"] = {t: i for i in facts.images.items for t in i.get("RepoTags") or []}
+    return facts.derived["image_tags"]
+
+
 def familiar(reference: str) -> str:
     """A reference as `docker images` shows its tag: docker.io/library/busybox -> busybox:latest."""
     name = reference
@@ -71,7 +78,7 @@ def manual_latest_images(container, facts):
             reference.replace("sha256:", ""))):
         return info(f"created from image id {short}, not a tag")
     tag = familiar(reference)
-    current = next((i for i in facts.images.items if tag in (i.get("RepoTags") or [])), None)
+    current = _tagged(facts).get(tag)
     if current is None:
         return info(f"{tag} names no image here any more; the container runs {short}")
     if current.get("Id") == running:
