@@ -15,6 +15,14 @@ nothing else on the host is touched), makes a local busybox image, and for each 
     sudo /tmp/venv/bin/python perf/containers.py                   # 0, 10, 100 running; 1000 --all
     sudo /tmp/venv/bin/python perf/containers.py --sizes 0,10 --all-sizes '' --runs 3   # quick
 
+With --images N, N distinct images are made before the --all-sizes rows (commits of an application
+image that BuildKit builds, or the classic builder with --image-builder classic) and the containers
+are created from them in turn; with --every-check the audit maps every check of the catalog (a
+superset of every shipped edition's), and raw also inspects each image and reads its history. The
+issue 11 targets (a v1.8.0 audit):
+
+    sudo /tmp/venv/bin/python perf/containers.py --sizes 0 --all-sizes 1000 --images 500 --every-check --runs 7 --workers-scan ''
+
 With --versus TREE (another source tree of the auditor, e.g. `git worktree add /tmp/before HEAD~1`),
 every size also times the audit run from that tree, the two alternating run by run (A B B A A B ...),
 so that a load that comes and goes on a shared machine falls on both alike; the ratio of the two is
