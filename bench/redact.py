@@ -1,8 +1,11 @@
-"""Keep secrets on the host: container inspect data loses the values that commonly carry them.
+"""Keep secrets on the host: container inspect data, image config and image history lose the
+values that commonly carry them.
 
 Environment variables, command arguments, label values and log-driver options often hold
 passwords and tokens. Names are kept (a reviewer may need to know that DB_PASSWORD is set), values
-are replaced. This runs in the collector, so neither reports nor recorded facts ever hold them.
+are replaced. An image's history keeps its instructions and commands, which the image checks read,
+without the values of variables, build arguments and labels, or anything shaped like a credential.
+This runs in the collector, so neither reports nor recorded facts ever hold them.
 """
 from __future__ import annotations
 
