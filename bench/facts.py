@@ -18,7 +18,8 @@ from bench.serde import DataError, from_data, to_data
 # 2: the daemon's listeners, working directory, root, environment and start time; the default
 # bridge; container volumes, resolved host paths, uid maps and kernel mounts; referenced
 # containers. Version 1 files load, and what they lack reads as "not in this recording".
-SCHEMA_VERSION = 2
+# 3: images' config (user, health check, names of environment variables and labels) and history.
+SCHEMA_VERSION = 3
 NOT_COLLECTED = "not collected in this run"
 NOT_RECORDED = "not in this recording (recorded by an earlier release)"
 
@@ -188,8 +189,49 @@ class ContainersFacts(Probe):
 
 
 @dataclass
+class ImageConfig:
+    """What an image's inspect says it runs with (Config), without a single value of its variables,
+    labels or commands."""
+
+    user: str = ""
+    # Config.Healthcheck.Test with its arguments dropped, as a container's is ("CMD-SHELL",
+    # "<redacted>"); ["NONE"] for HEALTHCHECK NONE; None: the image has no health check.
+    healthcheck: Optional[list[str]] = None
+    # Variable and label names -> whether a non-empty value is set. The values are never kept.
+    env: dict[str, bool] = field(default_factory=dict)
+    labels: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass
+class HistoryEntry:
+    """One line of `docker history`, oldest last as the Engine API lists them. created_by is
+    redacted (bench/redact.py): values of variables, build arguments and labels, and whatever looks
+    like a credential, are replaced; the instructions and commands stay."""
+
+    created_by: str = ""
+    created: Optional[int] = None         # seconds since the epoch
+    size: int = 0                         # bytes the step added: 0 for an instruction that made no layer
+    comment: str = ""
+
+
+@dataclass
+class ImageDetails:
+    """One image's inspect (its config) and history; None where that request failed (the error
+    says why) or was not made."""
+
+    config: Optional[ImageConfig] = None
+    config_error: Optional[str] = None
+    history: Optional[list[HistoryEntry]] = None
+    history_error: Optional[str] = None
+
+
+@dataclass
 class ImagesFacts(Probe):
     items: list[dict[str, Any]] = field(default_factory=list)
+    # Image id -> its config and history, for the images listed above and the audited containers'
+    # images. None: not collected (no selected check needed them, or recorded by an earlier release).
+    details: Optional[dict[str, ImageDetails]] = None
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -337,7 +379,7 @@ class Facts:
         self.derived: dict[str, Any] = {}
 
     def group(self, name: str) -> Probe:
-        value = getattr(self, name, None)
+        value = getattr(self, FACETS.get(name, name), None)
         if not isinstance(value, Probe):
             raise KeyError(f"no fact group named {name!r}")
         return value
@@ -345,6 +387,10 @@ class Facts:
 
 FACT_GROUPS = ("host", "daemon", "engine", "files", "containers", "images", "mounts", "audit",
                "docker_group", "processes", "execs", "swarm")
+# Needs that name part of a group, collected only when a selected check asks for it: an image's
+# config and history cost two API calls per image, which the image inventory does not need.
+FACETS = {"image_details": "images"}
+ALL_NEEDS = FACT_GROUPS + tuple(FACETS)
 FACT_TYPES: dict[str, type] = {
     "host": HostFacts, "daemon": DaemonFacts, "engine": EngineFacts, "files": FilesFacts,
     "containers": ContainersFacts, "images": ImagesFacts, "mounts": MountsFacts, "audit": AuditFacts,
