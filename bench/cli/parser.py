@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--quiet", "-q", action="store_true",
                        help="print only a one-line summary, and nothing when no result reaches --fail-on "
                             "(the report still goes to --output)")
-    audit.add_argument("--wide", action="store_true", help="do not shorten titles and details (text)")
+    audit.add_argument("--details", "--wide", dest="wide", action="store_true",
+                       help="list every resource on a line of its own and cut no detail (text)")
     audit.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                        help="colour the text report (auto: on a terminal, unless NO_COLOR is set)")
 
