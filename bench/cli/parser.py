@@ -6,6 +6,7 @@ from typing import Optional, Sequence
 
 from bench import TOOL_NAME, __version__
 from bench.errors import InputError
+from bench.reporters import FORMATS
 from bench.status import Status
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -76,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--check", action="append", metavar="ID", help="only these CIS ids, sections or check ids")
     audit.add_argument("--skip", action="append", metavar="ID", help="leave out these CIS ids, sections or check ids")
     audit.add_argument("--level", type=int, choices=(1, 2), help="1: level 1 only; 2: levels 1 and 2 (default: all)")
-    audit.add_argument("--format", "-f", choices=("text", "json", "junit"), default="text")
+    audit.add_argument("--format", "-f", choices=FORMATS, default="text", help="report format (default text)")
     audit.add_argument("--fail-on", choices=tuple(FAIL_ON), default="fail",
                        help="exit 1 when a result is at least this bad (default: fail; ERROR counts as fail); "
                             "new: only on findings not in the --baseline report")

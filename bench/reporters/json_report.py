@@ -86,15 +86,16 @@ def report_data(report: Report) -> dict[str, Any]:
     return data
 
 
-def _scrub(value: Any) -> Any:
+def scrub(value: Any) -> Any:
+    """Every string made encodable (lone surrogates escaped), keys included."""
     if isinstance(value, str):
         return json_text(value)
     if isinstance(value, dict):
-        return {json_text(str(k)): _scrub(v) for k, v in value.items()}
+        return {json_text(str(k)): scrub(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_scrub(v) for v in value]
+        return [scrub(v) for v in value]
     return value
 
 
 def render_json(report: Report, **_: Any) -> str:
-    return json.dumps(_scrub(report_data(report)), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(scrub(report_data(report)), indent=2, ensure_ascii=False) + "\n"
