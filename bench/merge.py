@@ -75,6 +75,14 @@ def ranking(fleet: Fleet) -> list[tuple[str, dict[str, Any]]]:
 
 
 def render_merge(fleet: Fleet, fmt: str, top: int = 15) -> str:
+    if fmt == "html":
+        from bench.reporters.html import render_fleet_html
+
+        return render_fleet_html(fleet)
+    if fmt == "prometheus":
+        from bench.reporters.prometheus import render_fleet_prometheus
+
+        return render_fleet_prometheus(fleet)
     ranked = ranking(fleet)
     if fmt == "json":
         return json.dumps({

@@ -3,6 +3,7 @@ Chromium from a file:// URL), rendered without console errors with working filte
 1280x800 is kept in tests/artifacts/html-report-1280x800.png."""
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from html.parser import HTMLParser
@@ -10,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.cli import main
 from bench.reporters.html import asset, render_fleet_html, render_html
 from consumers import artifact, chromium
-from report_cases import busy_data, hostile_data, mixed_data, report_for
+from report_cases import audited_hosts, busy_data, hostile_data, mixed_data, report_for
 
 # Elements the templates write; anything else in a page was injected.
 OUR_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "span", "p", "div",
@@ -91,6 +93,23 @@ def test_hostile_strings_stay_inert(profile, checks):
     assert any(r.startswith("web\\x1b]0;pwned\\x07") and "<script>" in r for r in resources)
 
 
+
+
+def test_merged_fleet_report_as_html(tmp_path, capsys):
+    reports = audited_hosts(tmp_path, {"alpha": mixed_data(), "beta": hostile_data()})
+    capsys.readouterr()
+    out = tmp_path / "fleet.html"
+    assert main(["merge", *reports, "-o", f"html:{out}", "-o", f"json:{tmp_path / 'fleet.json'}"]) == 0
+    fleet = json.loads((tmp_path / "fleet.json").read_text())
+    page = Page(out.read_text())
+    hosts = {a["data-host"]: a for a in page.all("tr") if "data-host" in a}
+    for host in fleet["hosts"]:
+        row = hosts[host["hostname"]]
+        assert {s: int(row[f"data-{s.lower()}"]) for s in host["summary"]} == host["summary"]
+    ranked = [(a["data-id"], int(a["data-fail"]), int(a["data-error"]), int(a["data-warn"]))
+              for a in page.all("tr") if a.get("class") == "rank"]
+    assert ranked == [(r["id"], r["failing_hosts"], r["error_hosts"], r["warning_hosts"])
+                      for r in fleet["recommendations"]]
 
 
 def test_an_empty_fleet_page_renders():

@@ -3,12 +3,15 @@
 prometheus_client parser."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.cli import main
 from bench.reporters.prometheus import render_prometheus
 from consumers import artifact, promtool_check
-from report_cases import busy_data, hostile_data, mixed_data, report_for
+from report_cases import audited_hosts, busy_data, hostile_data, mixed_data, report_for
 
 
 def samples(text):
@@ -65,5 +68,20 @@ def test_hostile_label_values_are_escaped(profile, checks):
     info = next(l for n, l, _ in samples(text) if n == "docker_cis_bench_report_info")
     assert info["hostname"].startswith("host\\x1b]0;pwned\\x07") and '"' in info["hostname"]
 
-
-
+def test_merged_fleet_reports_as_prometheus(tmp_path, capsys):
+    reports = audited_hosts(tmp_path, {"alpha": mixed_data(), "beta": busy_data()})
+    capsys.readouterr()
+    assert main(["merge", *reports, "-o", "prometheus:-", "-o", f"json:{tmp_path / 'fleet.json'}"]) == 0
+    text = capsys.readouterr().out
+    assert promtool_check(text).returncode == 0, promtool_check(text).stdout
+    fleet = json.loads((tmp_path / "fleet.json").read_text())
+    found = samples(text)
+    assert ("docker_cis_bench_fleet_hosts", {}, 2.0) in found
+    for host in fleet["hosts"]:
+        counts = {l["status"]: v for n, l, v in found if n == "docker_cis_bench_recommendations"
+                  and l["host"] == host["hostname"]}
+        assert counts == {k: float(v) for k, v in host["summary"].items()}
+    spread = {(l["id"], l["status"]): v for n, l, v in found if n == "docker_cis_bench_fleet_recommendation_hosts"}
+    for rec in fleet["recommendations"]:
+        for status, key in (("FAIL", "failing_hosts"), ("ERROR", "error_hosts"), ("WARN", "warning_hosts")):
+            assert spread.get((rec["id"], status), 0) == rec[key]

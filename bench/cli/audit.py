@@ -8,9 +8,11 @@ import time
 from typing import Any
 
 from bench import TOOL_NAME
-from bench.cli.common import collect, load_catalog, load_profile, shipped_profiles, terminal_width, write
+from bench.cli.common import collect, load_catalog, load_profile, shipped_profiles, terminal_width
 from bench.profile import better_edition
 from bench.cli.parser import EXIT_FINDINGS, EXIT_OK, FAIL_ON, UsageError, split_list
+from bench.outputs import Output, parse_outputs, render_outputs, write_outputs
+from bench.reporters import FORMATS
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from bench.selection import selection_for
 
     started, clock = now(), time.monotonic()
+    outputs = parse_outputs(args.output, args.format, FORMATS)
     if args.fail_on == "new" and not args.baseline:
         raise UsageError("--fail-on new needs --baseline REPORT.json")
     earlier = None
@@ -59,13 +62,17 @@ def run(args: argparse.Namespace) -> int:
         failing = bool(report.baseline.new)
     else:
         failing = any(r.status in FAIL_ON[args.fail_on] for r in report.results)
-    shown = not args.output and sys.stdout.isatty()
-    colour = args.color == "always" or (args.color == "auto" and shown and "NO_COLOR" not in os.environ)
-    if args.output or not args.quiet:
+    terminal = sys.stdout.isatty()
+
+    def render(output: Output) -> str:
+        shown = output.path is None and terminal
+        colour = args.color == "always" or (args.color == "auto" and shown and "NO_COLOR" not in os.environ)
         # On a terminal the text report fits its width; anywhere else (a file, a pipe, a CI log) 100 columns.
-        text = renderer(args.format)(report, colour=colour, remediation=args.remediation, wide=args.wide,
-                                     warn_fails=args.fail_on == "warn", width=terminal_width() if shown else 100)
-        write(args, text)
+        return renderer(output.format)(report, colour=colour, remediation=args.remediation, wide=args.wide,
+                                       warn_fails=args.fail_on == "warn", width=terminal_width() if shown else 100)
+
+    # --quiet leaves out what would go to stdout; the files are written all the same.
+    write_outputs(render_outputs([o for o in outputs if o.path is not None or not args.quiet], render))
     if args.quiet and failing:
         from bench.reporters.text import summary_line
 
