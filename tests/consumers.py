@@ -4,7 +4,9 @@
 * promtool (from Debian's prometheus package, unpacked into .tools/; on PATH, that one);
 * the OCSF schema exports of PyPI's ocsf-json-schema (a test extra), made into a JSON Schema;
 * Chromium and ChromeDriver (Debian's chromium, chromium-driver), driven through selenium;
-* tmux (Debian's tmux), a real terminal of a chosen size.
+* tmux (Debian's tmux), a real terminal of a chosen size;
+* Python's own HTML parser, for what a page holds (Page), and the parsers of the other formats
+  (check_tool_formats: each format of a run parsed, and no control character left in it).
 
 A test that needs one that is missing skips with the reason, and fails instead where
 BENCH_REQUIRE_INTEGRATION=1 (./run-tests as root, so CI) says it must be there. What the tests
@@ -20,8 +22,9 @@ import platform
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from helpers import REPO
 from integration.integration_env import unavailable
@@ -114,3 +117,59 @@ def chromium() -> tuple[str, str]:
     if platform.system() != "Linux":
         unavailable("the browser tests are set up for Debian's Chromium on Linux")
     return browser, driver
+
+
+# Elements the templates write; anything else in a page was injected.
+OUR_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "span", "p", "div",
+            "ul", "li", "b", "table", "caption", "tr", "th", "td", "svg", "rect", "form", "fieldset", "legend",
+            "label", "input", "select", "option", "main", "section", "article", "code", "details", "summary",
+            "script"}
+
+
+class Page(HTMLParser):
+    """A page's elements with their attributes, and the text of its scripts."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts.append(data)
+
+    def all(self, tag, **attrs):
+        return [a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())]
+
+
+def check_tool_formats(run: Callable[[list[str]], tuple[int, str]], args: list[str]) -> dict[str, str]:
+    """The formats other tools read, from one audit: `run` takes the CLI's arguments and returns its
+    exit status and stderr (in-process or a live CLI). Each format parses, and no control or bidi
+    character escapes into Prometheus or HTML."""
+    import tempfile
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from helpers import UNSAFE_IN_TEXT
+
+    with tempfile.TemporaryDirectory() as folder:
+        paths = {fmt: os.path.join(folder, f"report.{fmt}") for fmt in ("sarif", "ocsf", "prometheus", "html")}
+        code, err = run([*args, *[a for fmt, path in paths.items() for a in ("-o", f"{fmt}:{path}")]])
+        assert code in (0, 1), err
+        outputs = {fmt: open(path, encoding="utf-8").read() for fmt, path in paths.items()}
+    assert json.loads(outputs["sarif"])["runs"][0]["tool"]["driver"]["rules"]
+    assert all(json.loads(line)["class_uid"] == 2003 for line in outputs["ocsf"].splitlines())
+    assert list(text_string_to_metric_families(outputs["prometheus"]))
+    assert {tag for tag, _ in Page(outputs["html"]).tags} <= OUR_TAGS
+    for fmt in ("prometheus", "html"):
+        assert not UNSAFE_IN_TEXT.search(outputs[fmt].replace("\n", "")), fmt
+    return outputs

@@ -6,45 +6,14 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from bench.cli import main
 from bench.reporters.html import asset, render_fleet_html, render_html
-from consumers import artifact, chromium
+from consumers import OUR_TAGS, Page, artifact, chromium
 from report_cases import audited_hosts, busy_data, hostile_data, mixed_data, report_for
-
-# Elements the templates write; anything else in a page was injected.
-OUR_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "span", "p", "div",
-            "ul", "li", "b", "table", "caption", "tr", "th", "td", "svg", "rect", "form", "fieldset", "legend",
-            "label", "input", "select", "option", "main", "section", "article", "code", "details", "summary",
-            "script"}
-
-
-class Page(HTMLParser):
-    def __init__(self, text: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str]]] = []
-        self.scripts: list[str] = []
-        self._in_script = False
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, {k: v or "" for k, v in attrs}))
-        self._in_script = tag == "script"
-
-    def handle_endtag(self, tag):
-        self._in_script = False
-
-    def handle_data(self, data):
-        if self._in_script:
-            self.scripts.append(data)
-
-    def all(self, tag, **attrs):
-        return [a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())]
-
 
 @pytest.fixture(scope="module")
 def mixed(profile, checks):
