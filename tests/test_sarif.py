@@ -10,7 +10,7 @@ import pytest
 
 from bench.reporters.sarif import FINGERPRINT, render_sarif
 from consumers import artifact, sarif_errors, sarif_validate
-from report_cases import busy_data, hostile_data, mixed_data, report_for
+from report_cases import assessment_profile, busy_data, hostile_data, mixed_data, report_for
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,8 @@ def test_a_result_per_finding_with_its_level(mixed):
     statuses = {r["properties"]["status"] for r in results}
     assert statuses == {"FAIL", "WARN", "ERROR"}
     notes = run["invocations"][0]["toolExecutionNotifications"]
-    assert {n["associatedRule"]["id"] for n in notes} == {r.id for r in mixed.results if r.status.value == "ERROR"}
+    assert {n["associatedRule"]["id"] for n in notes if "associatedRule" in n} == \
+        {r.id for r in mixed.results if r.status.value == "ERROR"}
     for result in results:
         assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
 
@@ -134,3 +135,49 @@ def test_findings_since_a_baseline_are_new_or_unchanged(tmp_path, profile, check
     report.baseline = compare(report, load_baseline(str(tmp_path / "earlier.json")), "earlier.json")
     states = {(r["ruleId"], r["properties"]["resource"]): r["baselineState"] for r in run_of(report)["results"]}
     assert states == {("2.1", ""): "unchanged", ("5.4", "web"): "unchanged", ("5.4", "db"): "new"}
+
+
+def test_the_daemon_findings_are_run_properties_and_notes(mixed):
+    run = run_of(mixed)
+    assert mixed.daemon_findings and any("disagrees with the running daemon" in f for f in mixed.daemon_findings)
+    assert run["properties"]["daemonFindings"] == mixed.daemon_findings
+    notes = [n for n in run["invocations"][0]["toolExecutionNotifications"] if "associatedRule" not in n]
+    assert [(n["level"], n["message"]["text"]) for n in notes] == \
+        [("note", f"Daemon: {f}") for f in mixed.daemon_findings]
+
+
+def test_labels_edition_and_both_scores(mixed, checks):
+    run = run_of(mixed)
+    assert run["properties"]["profileInfo"] == {"id": "cis-docker-1.11.0", "title": "CIS Docker 1.11.0 Benchmark v1.0.0",
+                                                "edition": "1.11.0", "labels": "scored"}
+    passed, judged = mixed.score()
+    assert run["properties"]["score"] == {"passed": passed, "judged": judged}
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert rules["5.4"]["properties"]["cisLabel"] == "Scored" and "scored" in rules["5.4"]["properties"]["tags"]
+    assert rules["2.7"]["properties"]["cisLabel"] == "Not Scored" and "not scored" in rules["2.7"]["properties"]["tags"]
+
+    relabelled = report_for(mixed_data(), assessment_profile(), checks)
+    run = run_of(relabelled)
+    auto_passed, auto_judged = relabelled.score("Automated")
+    assert run["properties"]["profileInfo"]["labels"] == "assessment"
+    assert run["properties"]["score"]["automated"] == {"passed": auto_passed, "judged": auto_judged}
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert rules["5.4"]["properties"]["cisLabel"] == "Automated" and "automated" in rules["5.4"]["properties"]["tags"]
+    assert rules["1.3"]["properties"]["cisLabel"] == "Manual" and "(Manual, level 1" in rules["1.3"]["fullDescription"]["text"]
+    assert rules["2.7"]["defaultConfiguration"]["level"] == "error"   # counted in the score: not advice
+
+
+def test_the_hint_is_a_run_property(mixed):
+    mixed.hint = "Engine 28.5.1 is far newer than CIS Docker 1.11.0 Benchmark v1.0.0 was written for"
+    try:
+        assert run_of(mixed)["properties"]["hint"] == mixed.hint
+    finally:
+        mixed.hint = ""
+    assert "hint" not in run_of(mixed)["properties"]
+
+
+def test_the_multitool_accepts_an_edition_labelled_automated_or_manual(checks):
+    path = artifact("sample-relabelled.sarif")
+    path.write_text(render_sarif(report_for(mixed_data(), assessment_profile(), checks)), encoding="utf-8")
+    validation = sarif_validate(path)
+    assert sarif_errors(validation) == [], validation["console"]

@@ -11,6 +11,14 @@ pseudo-paths: docker/containers/NAME, docker/images/NAME, docker/daemon/CHECK (a
 docker/host/CHECK (the host as a whole). Fingerprints are made of host, recommendation and resource,
 so an alert is the same alert from run to run; automationDetails.id is one category per host, so
 the reports of several hosts can be uploaded to one repository side by side.
+
+Each rule carries the edition's label of its recommendation (cisLabel: Scored, Not Scored,
+Automated, Manual) as a property and a tag. The run's properties carry what the JSON report says
+of the audit as a whole: the profile (edition, labels, why --profile auto chose it), the score and,
+for an edition labelled Automated/Manual, the score over the Automated ones, the hint when the
+engine is far newer than the edition, and the daemon findings (which daemon, how it was found,
+where its files disagree with it); each daemon finding is also a tool execution notification of
+level "note", where viewers show a run's messages.
 """
 from __future__ import annotations
 
@@ -19,7 +27,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from bench.reporters.json_report import scrub
+from bench.reporters.json_report import profile_data, score_data, scrub
 from bench.reporters.verdicts import Verdict, audit_seconds, fingerprint, severity, utc_text, verdicts
 from bench.results import RecommendationResult, Report
 from bench.sanitize import printable
@@ -57,24 +65,28 @@ def _rule(report: Report, result: RecommendationResult) -> dict[str, Any]:
     title = printable(result.title)
     where = f"recommendation {result.id} of {printable(report.profile_title)}" if result.section != "custom" \
         else "a check outside the profile"
-    scored = "scored" if result.scored else "not scored"
+    # The edition's own label (Scored, Not Scored; Automated, Manual; custom), else what the score makes of it.
+    label = result.label or ("scored" if result.scored else "not scored")
     checks = ", ".join(result.checks)
     remediation = printable(result.remediation) or "See the recommendation's text in the benchmark."
     return {
         "id": result.id,
         "name": re.sub(r"[^A-Za-z0-9]", "", title.title())[:100] or "Check",
         "shortDescription": {"text": title},
-        "fullDescription": {"text": f"{title}: {where} ({scored}, level {result.level}, {result.automation})."},
+        "fullDescription": {"text": f"{title}: {where} ({label}, level {result.level}, {result.automation})."},
         "help": {
             "text": f"{title}\n\nRemediation: {remediation}\n\nChecked by: {checks}.",
             "markdown": f"**{message_text(title)}**\n\n**Remediation:** {remediation}\n\nChecked by: `{checks}` "
-                        f"({result.automation}; CIS {result.id}, {scored}, level {result.level}).",
+                        f"({result.automation}; CIS {result.id}, {label}, level {result.level}).",
         },
         "defaultConfiguration": {"level": "error" if result.scored else "warning"},
         "properties": {
-            "tags": ["security", "cis-docker", f"cis-section-{result.section}", f"cis-level-{result.level}", scored],
+            "tags": ["security", "cis-docker", f"cis-section-{result.section}", f"cis-level-{result.level}",
+                     label.lower()],
             "precision": PRECISION.get(result.automation, "high"),
             "security-severity": SECURITY_SEVERITY[severity(result)],
+            "cisLabel": result.label,
+            "scored": result.scored,
         },
     }
 
@@ -114,6 +126,10 @@ def sarif_log(report: Report) -> dict[str, Any]:
             text = message_text(f"{result.id} could not be judged: {result.details}")
             notifications.append({"level": "error", "associatedRule": {"id": result.id, "index": index},
                                   "message": {"text": text}})
+    # What the report says about the daemon itself (which one, how it was found, where its files
+    # disagree with it): notes of the run, not tied to a rule.
+    notifications += [{"level": "note", "message": {"text": message_text(f"Daemon: {finding}")}}
+                      for finding in report.daemon_findings]
     invocation = {"executionSuccessful": True, "startTimeUtc": utc_text(report.started_at),
                   "endTimeUtc": utc_text(report.finished_at), "machine": printable(report.hostname)}
     if notifications:
@@ -127,8 +143,13 @@ def sarif_log(report: Report) -> dict[str, Any]:
         "results": results,
         "properties": {"profile": report.profile_id, "hostname": report.hostname,
                        "dockerVersion": report.docker_version, "startedAt": report.started_at,
-                       "auditSeconds": round(audit_seconds(report), 3)},
+                       "auditSeconds": round(audit_seconds(report), 3),
+                       # As in the JSON report: the edition, its labels, why it was chosen; the score(s).
+                       "profileInfo": profile_data(report), "score": score_data(report),
+                       "daemonFindings": list(report.daemon_findings)},
     }
+    if report.hint:
+        run["properties"]["hint"] = report.hint
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
