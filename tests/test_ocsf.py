@@ -10,7 +10,7 @@ import pytest
 
 from bench.reporters.ocsf import OCSF_VERSION, render_ocsf
 from consumers import artifact, ocsf_schema
-from report_cases import busy_data, hostile_data, mixed_data, report_for
+from report_cases import assessment_profile, busy_data, hostile_data, mixed_data, report_for
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +82,26 @@ def test_the_schema_does_catch_a_malformed_finding(validator, mixed):
     missing = copy.deepcopy(good)
     del missing["finding_info"]
     assert list(validator.iter_errors(missing))
+
+
+def test_labels_in_metadata_and_the_audit_in_unmapped(mixed, checks, validator):
+    found = findings_of(render_ocsf(mixed))
+    by = {(f["compliance"]["control"], f["resources"][0]["name"]): f for f in found}
+    assert by[("5.4", "web")]["metadata"]["labels"] == ["Scored"]
+    assert by[("2.7", "hardened")]["metadata"]["labels"] == ["Not Scored"]
+    passed, judged = mixed.score()
+    unmapped = {json.dumps(f["unmapped"], sort_keys=True) for f in found}
+    assert len(unmapped) == 1                      # the audit as a whole: the same on every line
+    audit = found[0]["unmapped"]
+    assert audit["daemon_findings"] == mixed.daemon_findings and len(audit["daemon_findings"]) == 3
+    assert audit["score"] == {"passed": passed, "judged": judged}
+    assert audit["profile"]["edition"] == "1.11.0" and audit["profile"]["labels"] == "scored"
+
+    relabelled = report_for(mixed_data(), assessment_profile(), checks)
+    found = findings_of(render_ocsf(relabelled))
+    assert [e for f in found for e in validator.iter_errors(f)] == []
+    by = {(f["compliance"]["control"], f["resources"][0]["name"]): f for f in found}
+    assert by[("5.4", "web")]["metadata"]["labels"] == ["Automated"]
+    assert by[("1.3", "hardened")]["metadata"]["labels"] == ["Manual"]
+    auto_passed, auto_judged = relabelled.score("Automated")
+    assert found[0]["unmapped"]["score"]["automated"] == {"passed": auto_passed, "judged": auto_judged}

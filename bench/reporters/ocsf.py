@@ -8,13 +8,18 @@ compliance.status_id: PASS 1 Pass, FAIL 3 Fail, ERROR 2 Warning (OCSF: "did not 
 to missing information"), WARN, INFO and SKIP 99 Other. The finding's own status_id is 1 New for
 what needs attention (FAIL, WARN, ERROR, INFO), 4 Resolved for PASS, 99 Other for SKIP.
 finding_info.uid is the same for the same host, recommendation and resource in every run.
+metadata.labels holds the edition's label of the recommendation (Scored, Not Scored, Automated,
+Manual). What OCSF has no field for is in `unmapped`, the same on every line: the profile (edition,
+labels, why --profile auto chose it), the score and, for an edition labelled Automated/Manual, the
+score over the Automated ones, the hint when the engine is far newer than the edition, and the
+daemon findings (which daemon, how it was found, where its files disagree with it).
 """
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from bench.reporters.json_report import scrub
+from bench.reporters.json_report import profile_data, score_data, scrub
 from bench.reporters.verdicts import Verdict, epoch_seconds, fingerprint, severity, verdicts
 from bench.results import RecommendationResult, Report
 from bench.status import Status
@@ -40,7 +45,7 @@ def _compliance_status(status: Status) -> tuple[int, str]:
     return COMPLIANCE_STATUS.get(status, (99, status.value))
 
 
-def _finding(report: Report, result: RecommendationResult, verdict: Verdict) -> dict[str, Any]:
+def _finding(report: Report, result: RecommendationResult, verdict: Verdict, audit: dict[str, Any]) -> dict[str, Any]:
     status_id, status_caption = _compliance_status(verdict.status)
     work_id, work_caption = FINDING_STATUS.get(verdict.status, (1, "New"))
     severity_id, severity_caption = SEVERITY_IDS[severity(result)] if verdict.is_finding else INFORMATIONAL
@@ -75,13 +80,26 @@ def _finding(report: Report, result: RecommendationResult, verdict: Verdict) -> 
                        "hostname": hostname}],
         "device": {"hostname": hostname, "name": hostname, "type_id": 0, "type": "Unknown"},
     }
+    if result.label:
+        finding["metadata"]["labels"] = [result.label]
     if result.remediation:
         finding["remediation"] = {"desc": result.remediation}
+    finding["unmapped"] = audit
     return finding
 
 
+def audit_data(report: Report) -> dict[str, Any]:
+    """What the JSON report says of the audit as a whole, which OCSF has no place for."""
+    data: dict[str, Any] = {"profile": profile_data(report), "score": score_data(report),
+                            "daemon_findings": list(report.daemon_findings)}
+    if report.hint:
+        data["hint"] = report.hint
+    return data
+
+
 def findings(report: Report) -> list[dict[str, Any]]:
-    return [_finding(report, result, verdict) for result in report.results for verdict in verdicts(result)]
+    audit = audit_data(report)
+    return [_finding(report, result, verdict, audit) for result in report.results for verdict in verdicts(result)]
 
 
 def render_ocsf(report: Report, **_: Any) -> str:
