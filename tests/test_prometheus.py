@@ -11,7 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.cli import main
 from bench.reporters.prometheus import render_prometheus
 from consumers import artifact, promtool_check
-from report_cases import audited_hosts, busy_data, hostile_data, mixed_data, report_for
+from report_cases import (assessment_profile, audited_hosts, busy_data, hostile_data, mixed_data, report_for,
+                          write_assessment_profile)
 
 
 def samples(text):
@@ -29,8 +30,8 @@ def test_a_gauge_per_recommendation_counts_score_time_and_duration(mixed):
     status = [(labels, value) for name, labels, value in found if name == "docker_cis_bench_recommendation_status"]
     assert len(status) == 83 and all(value == 1 for _, value in status)
     web = next(labels for labels, _ in status if labels["id"] == "5.4")
-    assert web == {"id": "5.4", "section": "5", "level": "1", "scored": "true", "title": "Run no privileged containers",
-                   "status": "FAIL"}
+    assert web == {"id": "5.4", "section": "5", "level": "1", "scored": "true", "label": "Scored",
+                   "title": "Run no privileged containers", "status": "FAIL"}
     resources = {(l["id"], l["status"]): v for n, l, v in found if n == "docker_cis_bench_recommendation_resources"}
     assert resources[("5.4", "FAIL")] == 1 and resources[("5.4", "PASS")] == 1
     counts = {l["status"]: v for n, l, v in found if n == "docker_cis_bench_recommendations"}
@@ -42,6 +43,27 @@ def test_a_gauge_per_recommendation_counts_score_time_and_duration(mixed):
     assert single["docker_cis_bench_score_ratio"] == pytest.approx(passed / judged)
     assert single["docker_cis_bench_audit_duration_seconds"] == 0.432
     assert single["docker_cis_bench_audit_timestamp_seconds"] > 1.7e9
+    assert single["docker_cis_bench_daemon_findings"] == len(mixed.daemon_findings) == 3
+    assert not [n for n, _, _ in found if "automated" in n]     # 1.11.0 labels Scored/Not Scored: one score
+    info = next(l for n, l, _ in found if n == "docker_cis_bench_report_info")
+    assert (info["edition"], info["labels"], info["profile"]) == ("1.11.0", "scored", "cis-docker-1.11.0")
+
+
+def test_an_edition_labelled_automated_or_manual_has_two_scores(checks):
+    report = report_for(mixed_data(), assessment_profile(), checks)
+    text = render_prometheus(report)
+    assert promtool_check(text).returncode == 0, promtool_check(text).stdout
+    single = {n: v for n, l, v in samples(text) if not l}
+    passed, judged = report.score()
+    auto_passed, auto_judged = report.score("Automated")
+    assert auto_judged < judged
+    assert (single["docker_cis_bench_score_passed_recommendations"],
+            single["docker_cis_bench_score_judged_recommendations"]) == (passed, judged)
+    assert (single["docker_cis_bench_score_automated_passed_recommendations"],
+            single["docker_cis_bench_score_automated_judged_recommendations"]) == (auto_passed, auto_judged)
+    assert single["docker_cis_bench_score_automated_ratio"] == pytest.approx(auto_passed / auto_judged)
+    labels = {l["id"]: l["label"] for n, l, _ in samples(text) if n == "docker_cis_bench_recommendation_status"}
+    assert labels["5.4"] == "Automated" and labels["1.3"] == "Manual"
 
 
 @pytest.mark.parametrize("case", ["mixed", "hostile", "busy"])
@@ -70,17 +92,25 @@ def test_hostile_label_values_are_escaped(profile, checks):
 
 def test_merged_fleet_reports_as_prometheus(tmp_path, capsys):
     reports = audited_hosts(tmp_path, {"alpha": mixed_data(), "beta": busy_data()})
+    reports += audited_hosts(tmp_path, {"gamma": mixed_data()}, write_assessment_profile(tmp_path))
     capsys.readouterr()
     assert main(["merge", *reports, "-o", "prometheus:-", "-o", f"json:{tmp_path / 'fleet.json'}"]) == 0
     text = capsys.readouterr().out
     assert promtool_check(text).returncode == 0, promtool_check(text).stdout
     fleet = json.loads((tmp_path / "fleet.json").read_text())
     found = samples(text)
-    assert ("docker_cis_bench_fleet_hosts", {}, 2.0) in found
+    assert ("docker_cis_bench_fleet_hosts", {}, 3.0) in found
     for host in fleet["hosts"]:
         counts = {l["status"]: v for n, l, v in found if n == "docker_cis_bench_recommendations"
                   and l["host"] == host["hostname"]}
         assert counts == {k: float(v) for k, v in host["summary"].items()}
+        automated = {n: v for n, l, v in found if "automated" in n and n.endswith("_recommendations")
+                     and l["host"] == host["hostname"]}
+        expected = host["score"].get("automated")
+        assert automated == ({} if expected is None else {
+            "docker_cis_bench_score_automated_passed_recommendations": expected["passed"],
+            "docker_cis_bench_score_automated_judged_recommendations": expected["judged"]})
+    assert "automated" in next(h for h in fleet["hosts"] if h["hostname"] == "gamma")["score"]
     spread = {(l["id"], l["status"]): v for n, l, v in found if n == "docker_cis_bench_fleet_recommendation_hosts"}
     for rec in fleet["recommendations"]:
         for status, key in (("FAIL", "failing_hosts"), ("ERROR", "error_hosts"), ("WARN", "warning_hosts")):
