@@ -13,7 +13,8 @@ import pytest
 from bench.cli import main
 from bench.reporters.html import asset, render_fleet_html, render_html
 from consumers import OUR_TAGS, Page, artifact, chromium
-from report_cases import audited_hosts, busy_data, hostile_data, mixed_data, report_for
+from report_cases import (assessment_profile, audited_hosts, busy_data, hostile_data, mixed_data, report_for,
+                          write_assessment_profile)
 
 @pytest.fixture(scope="module")
 def mixed(profile, checks):
@@ -64,8 +65,44 @@ def test_hostile_strings_stay_inert(profile, checks):
 
 
 
+def texts(text, cls):
+    """The text of each element of a class (the page's own markup: no nesting inside them)."""
+    import html
+    import re
+
+    return [html.unescape(t) for t in re.findall(rf'<li class="{cls}">(.*?)</li>', text, re.S)]
+
+
+def test_the_daemon_the_edition_the_labels_and_the_score(mixed):
+    text = render_html(mixed)
+    page = Page(text)
+    assert len(page.all("section", id="daemon")) == 1
+    assert texts(text, "daemon-finding") == mixed.daemon_findings and len(mixed.daemon_findings) == 3
+    edition = page.all("p", id="edition")[0]
+    assert (edition["data-edition"], edition["data-labels"]) == ("1.11.0", "scored")
+    assert "Scored or Not Scored" in text and not page.all("div", id="score-automated")
+    labels = {a["data-id"]: a["data-label"] for a in page.all("article")}
+    assert labels == {r.id: r.label for r in mixed.results} and labels["2.7"] == "Not Scored"
+    assert not page.all("p", id="hint")
+
+
+def test_an_edition_labelled_automated_or_manual_shows_both_scores(checks):
+    report = report_for(mixed_data(), assessment_profile(), checks)
+    report.hint = "Engine 28.5.1 is far newer than <b>this</b> edition was written for"
+    text = render_html(report)
+    page = Page(text)
+    assert page.all("p", id="edition")[0]["data-labels"] == "assessment" and "Automated or Manual" in text
+    score, automated = page.all("div", id="score")[0], page.all("div", id="score-automated")[0]
+    assert (int(score["data-passed"]), int(score["data-judged"])) == report.score()
+    assert (int(automated["data-passed"]), int(automated["data-judged"])) == report.score("Automated")
+    labels = {a["data-id"]: a["data-label"] for a in page.all("article")}
+    assert labels["5.4"] == "Automated" and labels["1.3"] == "Manual"
+    assert page.all("p", id="hint") and "&lt;b&gt;this&lt;/b&gt;" in text   # shown, as text
+
+
 def test_merged_fleet_report_as_html(tmp_path, capsys):
     reports = audited_hosts(tmp_path, {"alpha": mixed_data(), "beta": hostile_data()})
+    reports += audited_hosts(tmp_path, {"gamma": mixed_data()}, write_assessment_profile(tmp_path))
     capsys.readouterr()
     out = tmp_path / "fleet.html"
     assert main(["merge", *reports, "-o", f"html:{out}", "-o", f"json:{tmp_path / 'fleet.json'}"]) == 0
@@ -75,6 +112,9 @@ def test_merged_fleet_report_as_html(tmp_path, capsys):
     for host in fleet["hosts"]:
         row = hosts[host["hostname"]]
         assert {s: int(row[f"data-{s.lower()}"]) for s in host["summary"]} == host["summary"]
+    (auto,) = page.all("span", **{"class": "auto"})      # the one host audited against an Automated/Manual edition
+    gamma = next(h for h in fleet["hosts"] if h["hostname"] == "gamma")
+    assert {"passed": int(auto["data-passed"]), "judged": int(auto["data-judged"])} == gamma["score"]["automated"]
     ranked = [(a["data-id"], int(a["data-fail"]), int(a["data-error"]), int(a["data-warn"]))
               for a in page.all("tr") if a.get("class") == "rank"]
     assert ranked == [(r["id"], r["failing_hosts"], r["error_hosts"], r["warning_hosts"])
@@ -156,6 +196,20 @@ def test_hostile_page_runs_nothing_but_its_own_script(browser, profile, checks):
     assert browser.execute_script("return document.querySelectorAll('img, iframe, object, embed').length") == 0
     assert browser.get_log("browser") == []
     assert len(shown(browser)) == 83
+
+
+def test_an_edition_labelled_automated_or_manual_renders_in_chromium(browser, checks):
+    report = report_for(mixed_data(), assessment_profile(), checks)
+    report.hint = "Engine 28.5.1 is far newer than this edition was written for"
+    path = artifact("sample-relabelled.html")
+    path.write_text(render_html(report), encoding="utf-8")
+    browser.get(Path(path).resolve().as_uri())
+    assert browser.get_log("browser") == []
+    shown_text = browser.find_element("id", "score-automated").text
+    passed, judged = report.score("Automated")
+    assert f"{passed} of {judged} judged recommendations the edition labels Automated pass" in shown_text
+    assert browser.find_element("id", "daemon").is_displayed()
+    browser.save_screenshot(str(artifact("html-report-relabelled-1280x800.png")))
 
 
 def test_the_browser_check_does_see_a_blocked_script(browser, mixed, tmp_path):

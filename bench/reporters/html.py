@@ -5,7 +5,12 @@ string from the host is text, never markup. Host-controlled strings are also mad
 the text report, so control and bidi characters cannot disguise a name. The style sheet and the
 filter script are inlined and pinned by a Content-Security-Policy of their hashes: the page loads
 nothing, and runs no script but its own. Each recommendation and resource carries its verdict in
-data attributes (data-id, data-status, data-resource), for tests and for scripts that read the page.
+data attributes (data-id, data-status, data-label, data-resource), for tests and for scripts that
+read the page. The top of the page says what the JSON report says of the audit as a whole: the
+edition and how it labels recommendations (and why --profile auto chose it), the score and, for an
+edition labelled Automated/Manual, the score over the Automated ones, the hint when the engine is
+far newer than the edition, and, in a section of their own, the daemon findings (which daemon, how
+it was found, where its files disagree with it).
 """
 from __future__ import annotations
 
@@ -82,7 +87,8 @@ def _recommendation(result: RecommendationResult, baseline: Any) -> dict[str, An
                           "quiet": [i for i in items if i["status"] not in ATTENTION], "count": len(items)})
     return {
         "id": result.id, "section": result.section, "title": printable(result.title), "level": result.level,
-        "scored": result.scored, "automation": result.automation, "status": result.status.value,
+        "scored": result.scored, "label": printable(result.label or ("scored" if result.scored else "not scored")),
+        "automation": result.automation, "status": result.status.value,
         "details": printable(result.details), "remediation": printable(result.remediation),
         "checks": list(result.checks), "kinds": kinds,
         # The recommendation has a verdict of its own beside its resources' (see verdicts.py).
@@ -92,6 +98,7 @@ def _recommendation(result: RecommendationResult, baseline: Any) -> dict[str, An
 
 def render_html(report: Report, **_: Any) -> str:
     passed, judged = report.score()
+    automated = report.score("Automated") if report.profile_labels == "assessment" else None
     sections = []
     for section, title in report.sections.items():
         results = [r for r in report.results if r.section == section]
@@ -109,7 +116,9 @@ def render_html(report: Report, **_: Any) -> str:
         facts_source=printable(report.facts_source), summary=report.summary(), passed=passed, judged=judged,
         percent=(100 * passed // judged) if judged else None, sections=sections,
         levels=sorted({r.level for r in report.results}), notes=[printable(n) for n in report.notes],
-        baseline=baseline)
+        baseline=baseline, automated=automated, edition=printable(report.profile_edition),
+        assessment=report.profile_labels == "assessment", chosen_because=printable(report.profile_reason),
+        hint=printable(report.hint), daemon_findings=[printable(f) for f in report.daemon_findings])
 
 
 def render_fleet_html(fleet: Any, **_: Any) -> str:
@@ -118,7 +127,7 @@ def render_fleet_html(fleet: Any, **_: Any) -> str:
 
     hosts = [{"hostname": printable(h.hostname), "docker_version": printable(h.docker_version),
               "profile": printable(h.profile), "started_at": printable(h.started_at), "summary": h.summary,
-              "score": h.score, "bars": bars(h.summary)} for h in fleet.hosts]
+              "score": h.score, "automated": h.automated, "bars": bars(h.summary)} for h in fleet.hosts]
     ranked = [{"id": printable(rec_id), "title": printable(rec["title"]),
                **{status: [printable(h) for h in rec[status]] for status in FINDING_NAMES}}
               for rec_id, rec in ranking(fleet)]
