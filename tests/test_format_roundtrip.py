@@ -1,8 +1,11 @@
-"""Every format carries the verdicts of the JSON report.
+"""Every format carries the verdicts of the JSON report, and what it says of the audit as a whole.
 
 One audit through the CLI writes every format at once (-o FORMAT:FILE for each); each file is read
 back with a parser of its own kind and its verdicts, as (recommendation, resource, status), are
-compared with the JSON report's. A recommendation's own verdict has resource "".
+compared with the JSON report's. A recommendation's own verdict has resource "". Each of the
+formats other tools read also carries, where it has a place for them, each recommendation's label
+(Scored, Not Scored, Automated, Manual), the edition, the score (both scores for an edition
+labelled Automated/Manual) and the daemon findings.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from bench.cli import main
 from bench.sanitize import printable
 from bench.status import FINDINGS, SEVERITY
 from consumers import Page
-from report_cases import CASES
+from report_cases import CASES, mixed_data, write_assessment_profile
 
 FORMATS = ("json", "text", "junit", "sarif", "ocsf", "prometheus", "html")
 FINDING = {s.value for s in FINDINGS}
@@ -27,13 +30,16 @@ def worst(statuses):
     return min(statuses, key=lambda s: [x.value for x in SEVERITY].index(s))
 
 
-@pytest.fixture(scope="module", params=["mixed", "hostile", "busy"])
+@pytest.fixture(scope="module", params=["mixed", "hostile", "busy", "relabelled"])
 def written(request, tmp_path_factory):
-    data = CASES[request.param]()
+    """The relabelled case: the mixed host audited against an edition labelled Automated/Manual."""
+    data = CASES.get(request.param, mixed_data)()
     folder = tmp_path_factory.mktemp(request.param)
     facts = folder / "facts.json"
     facts.write_text(json.dumps(data))
     args = ["--facts", str(facts), "--details", "--fail-on", "never"]
+    if request.param == "relabelled":
+        args += ["--profile", write_assessment_profile(folder)]
     for fmt in FORMATS:
         args += ["-o", f"{fmt}:{folder / ('report.' + fmt)}"]
     assert main(args) == 0
@@ -142,3 +148,82 @@ def test_text_carries_every_recommendation_and_listed_resource(written, expected
     # ... and where a long name wraps onto the next line, its line starts with the name's beginning.
     for rec_id, name, status in listed:
         assert any(r == rec_id and s == status and n.startswith(name) for r, n, s in flagged), name
+
+
+# -- what the report says of the audit as a whole ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def audit(written):
+    """From the JSON report: labels, profile, score and daemon findings."""
+    data = json.loads(written["json"])
+    return {"labels": {r["id"]: r["label"] for r in data["results"]}, "profile": data["profile"],
+            "score": data["score"], "daemon": (data.get("daemon") or {}).get("findings", [])}
+
+
+def test_the_audit_is_there_to_compare(audit):
+    assert audit["daemon"] and set(audit["labels"].values()) <= {"Scored", "Not Scored", "Automated", "Manual"}
+    assert ("automated" in audit["score"]) == (audit["profile"]["labels"] == "assessment")
+
+
+def test_sarif_carries_labels_profile_score_and_daemon(written, audit):
+    run = json.loads(written["sarif"])["runs"][0]
+    assert {r["id"]: r["properties"]["cisLabel"] for r in run["tool"]["driver"]["rules"]} == audit["labels"]
+    assert run["properties"]["profileInfo"] == audit["profile"]
+    assert run["properties"]["score"] == audit["score"]
+    assert run["properties"]["daemonFindings"] == audit["daemon"]
+    notes = [n["message"]["text"] for n in run["invocations"][0]["toolExecutionNotifications"] if n["level"] == "note"]
+    assert len(notes) == len(audit["daemon"]) and all(n.startswith("Daemon: ") for n in notes)
+
+
+def test_ocsf_carries_labels_profile_score_and_daemon(written, audit):
+    labels = {}
+    for line in written["ocsf"].splitlines():
+        finding = json.loads(line)
+        labels.setdefault(finding["compliance"]["control"], set()).update(finding["metadata"]["labels"])
+        assert finding["unmapped"] == {"profile": audit["profile"], "score": audit["score"],
+                                       "daemon_findings": audit["daemon"]}
+    assert labels == {rec_id: {label} for rec_id, label in audit["labels"].items()}
+
+
+def test_prometheus_carries_labels_edition_score_and_daemon(written, audit):
+    samples = [s for f in text_string_to_metric_families(written["prometheus"]) for s in f.samples]
+    assert {s.labels["id"]: s.labels["label"] for s in samples
+            if s.name == "docker_cis_bench_recommendation_status"} == audit["labels"]
+    single = {s.name: s.value for s in samples if not s.labels}
+    assert single["docker_cis_bench_daemon_findings"] == len(audit["daemon"])
+    score = {"passed": single["docker_cis_bench_score_passed_recommendations"],
+             "judged": single["docker_cis_bench_score_judged_recommendations"]}
+    if "docker_cis_bench_score_automated_judged_recommendations" in single:
+        score["automated"] = {"passed": single["docker_cis_bench_score_automated_passed_recommendations"],
+                              "judged": single["docker_cis_bench_score_automated_judged_recommendations"]}
+    assert score == audit["score"]
+    info = next(s.labels for s in samples if s.name == "docker_cis_bench_report_info")
+    assert (info["profile"], info["edition"], info["labels"]) == \
+        (audit["profile"]["id"], audit["profile"]["edition"], audit["profile"]["labels"])
+
+
+def test_html_carries_labels_edition_score_and_daemon(written, audit):
+    import html
+
+    page = Page(written["html"])
+    assert {a["data-id"]: a["data-label"] for a in page.all("article")} == audit["labels"]
+    edition = page.all("p", id="edition")[0]
+    assert (edition["data-edition"], edition["data-labels"]) == (audit["profile"]["edition"], audit["profile"]["labels"])
+    score = page.all("div", id="score")[0]
+    assert {"passed": int(score["data-passed"]), "judged": int(score["data-judged"])} == \
+        {k: audit["score"][k] for k in ("passed", "judged")}
+    automated = page.all("div", id="score-automated")
+    assert [{"passed": int(a["data-passed"]), "judged": int(a["data-judged"])} for a in automated] == \
+        ([audit["score"]["automated"]] if "automated" in audit["score"] else [])
+    shown = [html.unescape(t) for t in re.findall(r'<li class="daemon-finding">(.*?)</li>', written["html"], re.S)]
+    assert shown == [printable(f) for f in audit["daemon"]]
+
+
+def test_text_carries_the_daemon_and_the_score(written, audit):
+    text = " ".join(written["text"].split())   # lines joined where the layout wrapped them
+    for finding in audit["daemon"]:
+        assert f"Daemon: {' '.join(printable(finding).split())}" in text
+    score = audit["score"]
+    assert f"Score: {score['passed']} of {score['judged']} judged" in text
+    if "automated" in score:
+        assert f"labels Automated: {score['automated']['passed']} of {score['automated']['judged']}" in text

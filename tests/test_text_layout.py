@@ -20,7 +20,7 @@ from bench.reporters.text import render_text, width_of, wrap
 from bench.status import Status
 from consumers import artifact, tmux
 from helpers import REPO
-from report_cases import busy_data, hostile_data, report_for
+from report_cases import assessment_profile, busy_data, hostile_data, mixed_data, report_for
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -39,6 +39,17 @@ def widest(text: str) -> int:
 def test_every_line_fits_the_width(busy, width, details):
     text = render_text(busy, width=width, wide=details, remediation=True, colour=True)
     assert widest(text) <= width
+
+
+@pytest.mark.parametrize("width", [40, 80, 120])
+def test_the_daemon_lines_both_scores_and_the_hint_fit_too(checks, width):
+    report = report_for(mixed_data(), assessment_profile(), checks)
+    report.hint = "Engine 28.5.1 is far newer than CIS Docker 1.11.0 Benchmark v1.0.0 was written for: --profile x"
+    text = render_text(report, width=width)
+    assert widest(text) <= width
+    joined = " ".join(text.split())
+    assert all(f"Daemon: {' '.join(f.split())}" in joined for f in report.daemon_findings)
+    assert "of those it labels Automated" in joined and report.hint in joined
 
 
 def test_offenders_are_summarised_with_a_count_and_the_rest_counted(busy):
