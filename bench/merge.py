@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from bench.report_files import ReportFileError, load_report
 from bench.sanitize import printable
@@ -23,6 +23,8 @@ class HostRow:
     docker_version: str
     summary: dict[str, int]
     score: dict[str, int]
+    # Editions labelled Automated/Manual: the score over the Automated recommendations.
+    automated: Optional[dict[str, int]] = None
 
 
 @dataclass
@@ -42,7 +44,7 @@ def merge_reports(paths: list[str]) -> Fleet:
             row = HostRow(hostname=host, source=path, started_at=str(data.get("started_at", "")),
                           profile=str(data["profile"]["id"]), docker_version=str(data["host"].get("docker_version")),
                           summary={k: int(v) for k, v in data["summary"].items()},
-                          score={k: int(v) for k, v in (data.get("score") or {}).items()})
+                          **_scores(data.get("score") or {}))
             results = [(str(r["id"]), str(r.get("title", "")), str(r["status"])) for r in data["results"]]
         except (KeyError, TypeError, ValueError, AttributeError):
             raise ReportFileError(f"{path}: the report lacks host, profile, summary or result fields") from None
@@ -66,6 +68,14 @@ def merge_reports(paths: list[str]) -> Fleet:
     return fleet
 
 
+def _scores(score: dict[str, Any]) -> dict[str, Any]:
+    """A report's score (passed, judged) and, where its edition has one, the Automated score."""
+    automated = score.get("automated")
+    return {"score": {k: int(score[k]) for k in ("passed", "judged") if k in score},
+            "automated": None if automated is None else {k: int(automated[k]) for k in ("passed", "judged")
+                                                         if k in automated}}
+
+
 def ranking(fleet: Fleet) -> list[tuple[str, dict[str, Any]]]:
     def key(entry: tuple[str, dict[str, Any]]) -> tuple[int, int, int, list[int]]:
         rec_id, rec = entry
@@ -75,11 +85,21 @@ def ranking(fleet: Fleet) -> list[tuple[str, dict[str, Any]]]:
 
 
 def render_merge(fleet: Fleet, fmt: str, top: int = 15) -> str:
+    if fmt == "html":
+        from bench.reporters.html import render_fleet_html
+
+        return render_fleet_html(fleet)
+    if fmt == "prometheus":
+        from bench.reporters.prometheus import render_fleet_prometheus
+
+        return render_fleet_prometheus(fleet)
     ranked = ranking(fleet)
     if fmt == "json":
         return json.dumps({
             "hosts": [{"hostname": h.hostname, "report": h.source, "started_at": h.started_at, "profile": h.profile,
-                       "docker_version": h.docker_version, "summary": h.summary, "score": h.score} for h in fleet.hosts],
+                       "docker_version": h.docker_version, "summary": h.summary,
+                       "score": {**h.score, **({"automated": h.automated} if h.automated is not None else {})}}
+                      for h in fleet.hosts],
             "recommendations": [{"id": i, "title": r["title"], "failing_hosts": len(r["FAIL"]),
                                  "error_hosts": len(r["ERROR"]), "warning_hosts": len(r["WARN"]),
                                  "failing": r["FAIL"], "errors": r["ERROR"], "warnings": r["WARN"]} for i, r in ranked],

@@ -130,6 +130,7 @@ class Report:
     profile_labels: str = "scored"    # scored (1.11.0) or assessment (Automated/Manual)
     profile_reason: str = ""          # why this edition (--profile auto)
     hint: str = ""                    # a line for the reader: an edition that matches the engine better
+    duration_seconds: Optional[float] = None   # how long the audit took, where it was measured
 
     def summary(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}

@@ -90,8 +90,10 @@ def test_junit_warn_fails_when_asked(mixed_report):
 def test_text_report_groups_sections_and_lists_offenders(mixed_report):
     text = render_text(mixed_report, colour=False, remediation=True)
     assert "[5] Container Runtime" in text
-    line = next(l for l in text.splitlines() if l.startswith("5.4 "))
-    assert "FAIL" in line and "web" in line
+    lines = text.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("5.4 "))
+    assert "FAIL" in lines[start] and "1 of 2 containers" in " ".join(lines[start:start + 2])
+    assert lines[start + 2].split()[:2] == ["FAIL", "web:"]   # the offender, under its recommendation
     assert "remediation:" in text
     assert "\x1b" not in text
     assert re.search(r"Totals: PASS \d+  FAIL \d+  WARN \d+  INFO \d+  SKIP \d+  ERROR \d+", text)

@@ -117,6 +117,26 @@ def test_merge_ranks_recommendations_across_hosts(tmp_path, capsys):
     assert "3 hosts" in text and "5.9" in text
 
 
+def test_merge_reads_reports_of_an_edition_labelled_automated_or_manual(tmp_path, capsys):
+    """Such a report's score carries a second score (over the Automated ones): merge keeps both."""
+    from report_cases import write_assessment_profile
+
+    relabelled = write_assessment_profile(tmp_path)
+    reports = []
+    for host, profile in (("alpha", []), ("beta", ["--profile", relabelled])):
+        data = apply_case(hardened_data(), HOSTNET_WEB)
+        data["host"]["hostname"] = host
+        out = tmp_path / f"{host}.json"
+        main(["--facts", write_facts(tmp_path / f"{host}.facts", data), "-f", "json", "-o", str(out), *profile])
+        reports.append(str(out))
+    capsys.readouterr()
+    assert main(["merge", *reports, "--format", "json"]) == 0
+    hosts = {h["hostname"]: h for h in json.loads(capsys.readouterr().out)["hosts"]}
+    beta = json.loads(open(reports[1]).read())["score"]
+    assert hosts["beta"]["score"] == beta and beta["automated"]["judged"] > 0
+    assert "automated" not in hosts["alpha"]["score"]
+
+
 def test_merge_refuses_what_is_not_a_report(tmp_path, capsys):
     junk = tmp_path / "junk.json"
     junk.write_text("[1, 2]")

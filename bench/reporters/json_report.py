@@ -41,7 +41,9 @@ def result_data(result: RecommendationResult, baseline: Any = None) -> dict[str,
     return data
 
 
-def _profile(report: Report) -> dict[str, Any]:
+def profile_data(report: Report) -> dict[str, Any]:
+    """The profile audited against: id and title, its edition and how it labels recommendations,
+    and with --profile auto why it was chosen (the other formats carry it too)."""
     data = {"id": report.profile_id, "title": report.profile_title}
     if report.profile_edition:
         data.update(edition=report.profile_edition, labels=report.profile_labels)
@@ -50,7 +52,9 @@ def _profile(report: Report) -> dict[str, Any]:
     return data
 
 
-def _score(report: Report, passed: int, judged: int) -> dict[str, Any]:
+def score_data(report: Report) -> dict[str, Any]:
+    """The score and, for an edition labelled Automated/Manual, the score over the Automated ones."""
+    passed, judged = report.score()
     score: dict[str, Any] = {"passed": passed, "judged": judged}
     if report.profile_labels == "assessment":
         auto_passed, auto_judged = report.score("Automated")
@@ -59,18 +63,17 @@ def _score(report: Report, passed: int, judged: int) -> dict[str, Any]:
 
 
 def report_data(report: Report) -> dict[str, Any]:
-    passed, judged = report.score()
     data = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "tool": {"name": report.tool_name, "version": report.tool_version},
-        "profile": _profile(report),
+        "profile": profile_data(report),
         "host": {"hostname": report.hostname, "docker_version": report.docker_version},
         "started_at": report.started_at,
         "finished_at": report.finished_at,
         "facts_source": report.facts_source,
         "sections": dict(report.sections),
         "summary": report.summary(),
-        "score": _score(report, passed, judged),
+        "score": score_data(report),
         "notes": list(report.notes),
         "results": [result_data(r, report.baseline) for r in report.results],
     }
@@ -85,6 +88,17 @@ def report_data(report: Report) -> dict[str, Any]:
             "fixed_findings": [{"id": i, "resource": r, "status": s} for i, r, s in report.baseline.fixed],
         }
     return data
+
+
+def scrub(value: Any) -> Any:
+    """Every string made encodable (lone surrogates escaped), keys included."""
+    if isinstance(value, str):
+        return json_text(value)
+    if isinstance(value, dict):
+        return {json_text(str(k)): scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
 
 
 def _string(text: str) -> str:
