@@ -9,9 +9,10 @@ from tabulate import tabulate
 from bench.results import RecommendationResult, Report
 from bench.sanitize import printable
 from bench.status import Status
+from bench.waivers import waiver_lines
 
 COLOURS = {Status.PASS: "32", Status.FAIL: "31", Status.WARN: "33", Status.INFO: "36", Status.SKIP: "90",
-           Status.ERROR: "35"}
+           Status.ERROR: "35", Status.WAIVED: "34"}
 MAX_ITEMS = 25
 TITLE_WIDTH = 60
 DETAIL_WIDTH = 90
@@ -40,8 +41,9 @@ def _rows(result: RecommendationResult, colour: bool, remediation: bool, wide: b
     elif flagged and len(result.items) > 1:
         for item in flagged[:MAX_ITEMS]:
             mark = "NEW " if baseline is not None and baseline.change_of(result.id, item.resource) == "new" else ""
+            detail = f"waived: {item.waiver.describe()}" if item.waiver is not None else item.detail
             rows.append(["", _paint(item.status, colour), _clip("  " + mark + item.resource, title_width),
-                         _clip(item.detail, detail_width)])
+                         _clip(detail, detail_width)])
         if len(flagged) > MAX_ITEMS:
             rows.append(["", "", f"  ... and {len(flagged) - MAX_ITEMS} more", "(all of them are in --format json)"])
     if remediation and result.status in (Status.FAIL, Status.WARN) and result.remediation:
@@ -53,7 +55,9 @@ def render_text(report: Report, *, colour: bool = False, remediation: bool = Fal
                 wide: bool = False, **_: Any) -> str:
     summary = report.summary()
     passed, judged = report.score()
-    totals = "  ".join(f"{_paint(s, colour)} {summary[s.value]}" for s in Status)
+    # WAIVED appears once there are waivers: reports without them read as they always did.
+    totals = "  ".join(f"{_paint(s, colour)} {summary[s.value]}" for s in Status
+                       if s is not Status.WAIVED or report.waivers is not None)
     score_line = score_text(report)
     change_line = ""
     if report.baseline is not None:
@@ -87,6 +91,11 @@ def render_text(report: Report, *, colour: bool = False, remediation: bool = Fal
             out.append(f"  fixed: {rec_id} {printable(resource)} (was {status})".rstrip())
     if report.hint:
         out.append(printable(report.hint))
+    if report.waivers is not None:
+        counts = report.waivers.counts()
+        out.append(f"Waivers from {printable(report.waivers.source)}: {counts['waived_findings']} finding(s) waived "
+                   f"by {counts['applied']} waiver(s)")
+        out += [f"  {printable(line)}" for line in waiver_lines(report.waivers)]
     if report.notes:
         out.append("")
         out.append("Notes:")
