@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.report_files import ReportFileError, load_report
 from bench.results import Report
-from bench.status import FINDINGS, SEVERITY
+from bench.status import FINDINGS, SEVERITY, Status
 
 Key = tuple[str, str]
 
@@ -75,9 +75,21 @@ def compare(report: Report, earlier: dict[Key, str], source: str) -> Comparison:
     comparison.worse = {k: earlier[k] for k in now if k in earlier and _worse(now[k], earlier[k])}
     comparison.new = sorted(k for k in now if k not in earlier or k in comparison.worse)
     comparison.unchanged = sorted(k for k in now if k in earlier and k not in comparison.worse)
-    comparison.fixed = sorted((k[0], k[1], v) for k, v in earlier.items() if k not in now and k[0] in evaluated)
+    # A finding waived since is still there: not fixed.
+    waived = _waived(report)
+    comparison.fixed = sorted((k[0], k[1], v) for k, v in earlier.items()
+                              if k not in now and k not in waived and k[0] in evaluated)
     comparison.__post_init__()
     return comparison
+
+
+def _waived(report: Report) -> set[Key]:
+    found = set()
+    for result in report.results:
+        found |= {(result.id, i.resource) for i in result.items if i.status == Status.WAIVED}
+        if result.status == Status.WAIVED and not result.items:
+            found.add((result.id, ""))
+    return found
 
 
 def _worse(now: str, before: str) -> bool:

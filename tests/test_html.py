@@ -33,7 +33,7 @@ def test_summary_score_chart_every_recommendation_and_its_resources(mixed):
     assert [(a["data-id"], a["data-status"]) for a in recs] == [(r.id, r.status.value) for r in mixed.results]
     web = next(a for a in page.all("tr") if a.get("data-resource") == "web" and a.get("data-status") == "FAIL")
     assert web
-    assert {a["value"] for a in page.all("input", name="status")} == {"PASS", "FAIL", "WARN", "INFO", "SKIP", "ERROR"}
+    assert {a["value"] for a in page.all("input", name="status")} == {"PASS", "FAIL", "WARN", "INFO", "SKIP", "ERROR", "WAIVED"}
     text = render_html(mixed)
     assert "Remove --privileged; grant the specific capabilities" in text   # the remediation at hand
 

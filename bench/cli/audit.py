@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 import time
@@ -24,6 +25,12 @@ def run(args: argparse.Namespace) -> int:
     outputs = parse_outputs(args.output, args.format, FORMATS)
     if args.fail_on == "new" and not args.baseline:
         raise UsageError("--fail-on new needs --baseline REPORT.json")
+    waivers = None
+    if args.waivers:
+        from bench.waivers import load_waivers
+
+        # Read before collecting: a malformed file must stop the run before any work.
+        waivers = load_waivers(args.waivers)
     earlier = None
     if args.baseline:
         from bench.baseline import load_baseline
@@ -56,6 +63,12 @@ def run(args: argparse.Namespace) -> int:
     report.profile_reason = reason
     report.duration_seconds = time.monotonic() - clock
     report.hint = "" if auto else better_edition(profile, _engine_version(facts), editions)
+    if waivers is not None:
+        from bench.profile import concordance
+        from bench.waivers import apply_waivers
+
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        report.waivers = apply_waivers(report, waivers, today, concordance(editions).get(profile.id, {}))
     if earlier is not None:
         from bench.baseline import compare
 

@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "new: only on findings not in the --baseline report")
     audit.add_argument("--baseline", metavar="REPORT.json",
                        help="mark findings new, unchanged or fixed since an earlier JSON report")
+    audit.add_argument("--waivers", metavar="FILE",
+                       help="accepted findings (YAML: id, resource glob, justification, owner, expires): "
+                            "reported as WAIVED, never as passed, and left out of --fail-on")
     audit.add_argument("--facts", metavar="FILE", help="audit a recorded facts file instead of this host")
     audit.add_argument("--param", action="append", default=[], metavar="CHECK.NAME=VALUE",
                        help="change a check's setting, e.g. engine-version-supported.minimum=27.0 "

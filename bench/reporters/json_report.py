@@ -26,8 +26,12 @@ def result_data(result: RecommendationResult, baseline: Any = None) -> dict[str,
         "details": result.details,
         "remediation": result.remediation,
         "checks": list(result.checks),
-        "items": [{"resource": i.resource, "status": i.status.value, "detail": i.detail} for i in result.items],
+        "items": [_item(i) for i in result.items],
     }
+    if result.waivers:
+        data["waivers"] = [waiver_data(w) for w in result.waivers]
+    if result.expired_waivers:
+        data["expired_waivers"] = [waiver_data(w) for w in result.expired_waivers]
     if baseline is not None:
         for item in data["items"]:
             if Status(item["status"]) in FINDINGS:
@@ -39,6 +43,27 @@ def result_data(result: RecommendationResult, baseline: Any = None) -> dict[str,
             if (result.id, "") in baseline.worse:
                 data["previous_status"] = baseline.worse[(result.id, "")]
     return data
+
+
+def _item(item: Any) -> dict[str, Any]:
+    data = {"resource": item.resource, "status": item.status.value, "detail": item.detail}
+    if item.waiver is not None:
+        data["waiver"] = waiver_data(item.waiver)
+    return data
+
+
+def waiver_data(waiver: Any) -> dict[str, Any]:
+    return {"id": waiver.id, "resource": waiver.resource, "justification": waiver.justification,
+            "owner": waiver.owner, "expires": waiver.expires.isoformat(), "source": waiver.source}
+
+
+def _waivers(outcome: Any) -> dict[str, Any]:
+    return {
+        "source": outcome.source, "date": outcome.today.isoformat(), **outcome.counts(),
+        "expired": [dict(waiver_data(w), findings=len(found)) for w, found in outcome.expired.items()],
+        "stale": [waiver_data(w) for w in outcome.stale],
+        "not_in_edition": [waiver_data(w) for w in outcome.untranslated],
+    }
 
 
 def profile_data(report: Report) -> dict[str, Any]:
@@ -82,6 +107,8 @@ def report_data(report: Report) -> dict[str, Any]:
     if report.checks:
         data["checks"] = {c.id: {"title": c.title, "description": c.description, "rationale": c.rationale,
                                  "references": list(c.references)} for c in report.checks.values()}
+    if report.waivers is not None:
+        data["waivers"] = _waivers(report.waivers)
     if report.baseline is not None:
         data["baseline"] = {
             "source": report.baseline.source, **report.baseline.counts(),

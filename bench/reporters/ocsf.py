@@ -26,8 +26,10 @@ from bench.status import Status
 
 OCSF_VERSION = "1.8.0"
 CLASS_UID, CATEGORY_UID, ACTIVITY_CREATE = 2003, 2, 1
-COMPLIANCE_STATUS = {Status.PASS: (1, "Pass"), Status.FAIL: (3, "Fail"), Status.ERROR: (2, "Warning")}
-FINDING_STATUS = {Status.PASS: (4, "Resolved"), Status.SKIP: (99, "Not applicable")}
+COMPLIANCE_STATUS = {Status.PASS: (1, "Pass"), Status.FAIL: (3, "Fail"), Status.ERROR: (2, "Warning"),
+                     Status.WAIVED: (3, "Fail")}
+# A waived violation still fails its control; the finding is Suppressed, OCSF's word for accepted.
+FINDING_STATUS = {Status.PASS: (4, "Resolved"), Status.SKIP: (99, "Not applicable"), Status.WAIVED: (3, "Suppressed")}
 SEVERITY_IDS = {"low": (2, "Low"), "medium": (3, "Medium"), "high": (4, "High")}
 INFORMATIONAL = (1, "Informational")
 # OCSF's check.severity_id names the CIS levels: Level 1 is 3 Medium, Level 2 is 4 High.
@@ -48,7 +50,8 @@ def _compliance_status(status: Status) -> tuple[int, str]:
 def _finding(report: Report, result: RecommendationResult, verdict: Verdict, audit: dict[str, Any]) -> dict[str, Any]:
     status_id, status_caption = _compliance_status(verdict.status)
     work_id, work_caption = FINDING_STATUS.get(verdict.status, (1, "New"))
-    severity_id, severity_caption = SEVERITY_IDS[severity(result)] if verdict.is_finding else INFORMATIONAL
+    serious = verdict.is_finding or verdict.is_waived
+    severity_id, severity_caption = SEVERITY_IDS[severity(result)] if serious else INFORMATIONAL
     hostname = report.hostname or "unknown"
     uid = fingerprint(report.hostname, result.id, verdict.resource)
     subject = f"{verdict.kind} {verdict.resource}: " if verdict.resource else ""
@@ -80,6 +83,8 @@ def _finding(report: Report, result: RecommendationResult, verdict: Verdict, aud
                        "hostname": hostname}],
         "device": {"hostname": hostname, "name": hostname, "type_id": 0, "type": "Unknown"},
     }
+    if verdict.is_waived:
+        finding["status_detail"] = f"waived: {verdict.waiver.describe()}"
     if result.label:
         finding["metadata"]["labels"] = [result.label]
     if result.remediation:

@@ -103,13 +103,17 @@ def _result(report: Report, result: RecommendationResult, index: int, verdict: V
     found = {
         "ruleId": result.id,
         "ruleIndex": index,
-        "level": LEVELS[verdict.status],
+        # A waived violation is still a violation, suppressed: SARIF's own way to say "accepted".
+        "level": "warning" if verdict.is_waived else LEVELS[verdict.status],
         "message": {"text": _message(verdict, result.title)},
         "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(result, verdict)},
                                             "region": {"startLine": 1}}}],
         "partialFingerprints": {FINGERPRINT: fingerprint(report.hostname, result.id, verdict.resource)},
         "properties": {"status": verdict.status.value, "resource": verdict.resource, "resourceKind": verdict.kind},
     }
+    if verdict.is_waived:
+        found["suppressions"] = [{"kind": "external", "status": "accepted",
+                                  "justification": message_text(verdict.waiver.describe())}]
     if report.baseline is not None:   # --baseline: SARIF's own words for it, "new" or "unchanged"
         found["baselineState"] = report.baseline.change_of(result.id, verdict.resource)
     return found
@@ -120,7 +124,7 @@ def sarif_log(report: Report) -> dict[str, Any]:
     for index, result in enumerate(report.results):
         rules.append(_rule(report, result))
         for verdict in verdicts(result):
-            if verdict.is_finding:
+            if verdict.is_finding or verdict.is_waived:
                 results.append(_result(report, result, index, verdict))
         if result.status == Status.ERROR:
             text = message_text(f"{result.id} could not be judged: {result.details}")

@@ -18,9 +18,10 @@ from bench.reporters.verdicts import PLURAL, resource_kind
 from bench.results import Item, RecommendationResult, Report
 from bench.sanitize import printable
 from bench.status import SEVERITY, Status
+from bench.waivers import waiver_lines
 
 COLOURS = {Status.PASS: "32", Status.FAIL: "31", Status.WARN: "33", Status.INFO: "36", Status.SKIP: "90",
-           Status.ERROR: "35"}
+           Status.ERROR: "35", Status.WAIVED: "34"}
 DEFAULT_WIDTH = 100
 MIN_WIDTH = 40
 GAP = "  "
@@ -195,9 +196,14 @@ def _flagged_groups(items: list[Item], baseline: Any, rec_id: str) -> list[tuple
         if item.status == Status.PASS:
             continue
         new = baseline is not None and baseline.change_of(rec_id, item.resource) == "new"
-        groups.setdefault((item.status, item.detail, new), []).append(printable(item.resource))
+        groups.setdefault((item.status, _shown_detail(item), new), []).append(printable(item.resource))
     ordered = sorted(groups.items(), key=lambda g: (SEVERITY.index(g[0][0]), -len(g[1])))
     return [(status, detail, new, names) for (status, detail, new), names in ordered]
+
+
+def _shown_detail(item: Item) -> str:
+    """A waived finding shows why it was accepted, by whom and until when."""
+    return f"waived: {item.waiver.describe()}" if item.waiver is not None else item.detail
 
 
 def _fits(mark: str, width: int, step: str) -> Callable[[str], bool]:
@@ -249,7 +255,7 @@ def _result_lines(result: RecommendationResult, lay: Layout, remediation: bool,
             if item.status == Status.PASS:
                 continue
             mark = "NEW " if baseline is not None and baseline.change_of(result.id, item.resource) == "new" else ""
-            lines += lay.rows("", item.status, mark + printable(item.resource), printable(item.detail), level=1,
+            lines += lay.rows("", item.status, mark + printable(item.resource), printable(_shown_detail(item)), level=1,
                               join=True)[0]
     elif groups:
         more, shortened = _group_lines(groups, kind, lay, uniform)
@@ -289,7 +295,9 @@ def render_text(report: Report, *, colour: bool = False, remediation: bool = Fal
             out += lines
             anything_cut = anything_cut or cut
         out.append("")
-    totals = "  ".join(f"{s.value} {summary[s.value]}" for s in Status)
+    # WAIVED appears once there are waivers: reports without them read as they always did.
+    totals = "  ".join(f"{s.value} {summary[s.value]}" for s in Status
+                       if s is not Status.WAIVED or report.waivers is not None)
     for line in wrap(f"Totals: {totals}  ({len(report.results)} recommendations)", lay.width, "  "):
         out.append(_STATUS_WORD.sub(lambda m: _paint(Status(m.group(0)), colour), line))
     out += wrap(score_text(report), lay.width, "  ")
@@ -305,6 +313,12 @@ def render_text(report: Report, *, colour: bool = False, remediation: bool = Fal
             anything_cut = True
     if report.hint:
         out += wrap(printable(report.hint), lay.width, "  ")
+    if report.waivers is not None:
+        counts = report.waivers.counts()
+        out += wrap(f"Waivers from {printable(report.waivers.source)}: {counts['waived_findings']} finding(s) waived "
+                    f"by {counts['applied']} waiver(s)", lay.width, "  ")
+        for line in waiver_lines(report.waivers):
+            out += wrap(f"  {printable(line)}", lay.width, "    ")
     if report.notes:
         out += ["", "Notes:"]
         for note in report.notes:

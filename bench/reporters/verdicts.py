@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 from dataclasses import dataclass
+from typing import Any, Optional
 
 from bench.results import RecommendationResult, Report
 from bench.status import FINDINGS, Status, worst
@@ -33,10 +34,15 @@ class Verdict:
     kind: str           # one of KINDS
     status: Status
     detail: str
+    waiver: Optional[Any] = None    # the bench.waivers.Waiver that accepted it (status WAIVED)
 
     @property
     def is_finding(self) -> bool:
         return self.status in FINDINGS
+
+    @property
+    def is_waived(self) -> bool:
+        return self.status == Status.WAIVED and self.waiver is not None
 
 
 def _checked_kind(result: RecommendationResult) -> str:
@@ -56,9 +62,11 @@ def resource_kind(result: RecommendationResult, resource: str) -> str:
 
 
 def verdicts(result: RecommendationResult) -> list[Verdict]:
-    own = [Verdict(result.id, i.resource, resource_kind(result, i.resource), i.status, i.detail) for i in result.items]
+    own = [Verdict(result.id, i.resource, resource_kind(result, i.resource), i.status, i.detail, i.waiver)
+           for i in result.items]
     if not result.items or result.status != worst(i.status for i in result.items):
-        own.insert(0, Verdict(result.id, "", resource_kind(result, ""), result.status, result.details))
+        waiver = result.waivers[0] if result.status == Status.WAIVED and result.waivers else None
+        own.insert(0, Verdict(result.id, "", resource_kind(result, ""), result.status, result.details, waiver))
     return own
 
 
