@@ -267,3 +267,20 @@ def test_the_cli_of_a_mounted_root_is_never_run(tmp_path):
     _fake_cli(tmp_path, "Docker version 28.2.2, build x")
     cli, error = docker_cli(Host(root=str(tmp_path), environ={"PATH": str(tmp_path)}))
     assert cli is None and "--root" in error
+
+
+@pytest.mark.parametrize("argv0, expected", [("/usr/sbin/dockerd", ["/usr/sbin/dockerd"]), ("dockerd", [])])
+def test_the_daemon_binary_comes_from_its_command_line_when_exe_cannot_be_read(fake_root, argv0, expected):
+    # From a container without CAP_SYS_PTRACE /proc/PID/exe cannot be read; a relative program name
+    # says nothing about which file runs, so nothing is guessed.
+    daemon = daemon_facts(argv=(argv0, "-H", "fd://"))
+    daemon.exe = None
+    found, notes = locate(Host(str(fake_root)), Facts(daemon=daemon, engine=EngineFacts(error=None)))
+    assert found["daemon-binary"] == expected
+    assert ("daemon-binary" in notes) == (not expected)
+
+
+def test_the_daemon_binary_is_its_exe_when_readable(fake_root):
+    daemon = daemon_facts(argv=("/opt/other/dockerd", "-H", "fd://"))
+    found, _ = locate(Host(str(fake_root)), Facts(daemon=daemon, engine=EngineFacts(error=None)))
+    assert found["daemon-binary"] == ["/usr/bin/dockerd"]
