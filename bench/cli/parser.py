@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("reports", nargs="+", metavar="REPORT.json")
     merge.add_argument("--format", "-f", choices=("text", "json"), default="text")
     merge.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout")
-    merge.add_argument("--top", type=int, default=15, metavar="N", help="how many recommendations to rank (default 15)")
+    merge.add_argument("--top", type=int, default=15, metavar="N", help="how many hosts and recommendations to rank (default 15)")
     return parser
 
 
