@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     if args.baseline:
         from bench.baseline import load_baseline
 
-        earlier = load_baseline(args.baseline)
+        earlier = load_baseline(args.baseline)   # None: no such file yet, the first run
     catalog = load_catalog(args)
     editions = shipped_profiles(args, catalog)
     auto = args.profile == "auto"
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     report = build_report(profile, results, facts, started, source, checks=catalog.checks)
     report.profile_reason = reason
     report.hint = "" if auto else better_edition(profile, _engine_version(facts), editions)
-    if earlier is not None:
+    if args.baseline:
         from bench.baseline import compare
 
         report.baseline = compare(report, earlier, args.baseline)

@@ -56,7 +56,10 @@ def render_text(report: Report, *, colour: bool = False, remediation: bool = Fal
     totals = "  ".join(f"{_paint(s, colour)} {summary[s.value]}" for s in Status)
     score_line = score_text(report)
     change_line = ""
-    if report.baseline is not None:
+    if report.baseline is not None and report.baseline.first_run:
+        change_line = (f"No baseline: {printable(report.baseline.source)} does not exist yet (first run); "
+                       f"all {len(report.baseline.new)} findings are new")
+    elif report.baseline is not None:
         counts = report.baseline.counts()
         change_line = (f"Since {printable(report.baseline.source)}: {counts['new']} new, "
                        f"{counts['unchanged']} unchanged, {counts['fixed']} fixed")
@@ -112,7 +115,9 @@ def summary_line(report: Report) -> str:
     passed, judged = report.score()
     counts = ", ".join(f"{summary[s.value]} {s.value}" for s in Status if summary[s.value])
     text = f"{printable(report.hostname)}: {counts}; score {passed}/{judged}"
-    if report.baseline is not None:
+    if report.baseline is not None and report.baseline.first_run:
+        text += f"; first run, no baseline {printable(report.baseline.source)} yet: {len(report.baseline.new)} new"
+    elif report.baseline is not None:
         c = report.baseline.counts()
         text += f"; {c['new']} new, {c['fixed']} fixed since {printable(report.baseline.source)}"
     return text + "\n"
