@@ -8,12 +8,14 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from dockerd import Dockerd, Unavailable
+from kubernetes_pod import daemonset, docker_run
 from image_env import IMAGE, build_image, init_swarm
 from integration_env import IMAGE as BUSYBOX, require_environment, start_daemon, unavailable
 from recipes import REPO, copy_repository, environ, recipe, run_sh, statuses_of_text
@@ -155,3 +157,34 @@ def test_a_node_whose_swarm_task_fails_is_listed_by_the_merge(imaged: Imaged, sw
     marker = json.loads((reports / f"{node}.unreachable.json").read_text())
     assert marker["unreachable"]["hostname"] == node and marker["unreachable"]["reason"].startswith("swarm task ")
     assert "No recommendation fails on any host." in result.stdout
+
+
+def test_the_kubernetes_pod_audits_its_node_with_only_the_privileges_it_is_given(imaged: Imaged, tmp_path: Path) -> None:
+    # No Kubernetes here: the DaemonSet's container is run as its pod spec says (host network, no
+    # host PID namespace, user 0 with every capability dropped but DAC_READ_SEARCH, a read-only
+    # root file system, no privilege escalation, the documented mounts), under the name the
+    # kubelet gives it, so its exclusion pattern is tried too.
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    node = imaged.host_audit()["host"]["hostname"]
+    name = "k8s_audit_docker-cis-bench-x7k2p_docker-cis-bench_0b5e8a4c-1d2f-4e6a-9b3c-5d7e8f9a0b1c_0"
+    argv = docker_run(daemonset()["spec"]["template"]["spec"], image=IMAGE, name=name, node=node,
+                      host_paths={"/var/run/docker.sock": str(imaged.daemon.socket),
+                                  "/var/lib/docker-cis-bench": str(reports)})
+    imaged.daemon.docker(*argv)
+    try:
+        deadline = time.monotonic() + 180
+        while not (reports / f"{node}.json").exists():
+            state = imaged.daemon.docker("inspect", "-f", "{{.State.Status}}", name).stdout.strip()
+            assert state == "running" and time.monotonic() < deadline, imaged.daemon.docker("logs", name).stderr[-2000:]
+            time.sleep(1)
+        # The pod sleeps until its next audit: it did not exit, and said nothing on failure.
+        assert imaged.daemon.docker("inspect", "-f", "{{.State.Status}}", name).stdout.strip() == "running"
+        logs = imaged.daemon.docker("logs", name)
+        assert "Traceback" not in logs.stdout + logs.stderr
+    finally:
+        imaged.daemon.docker("rm", "-f", name, check=False)
+    report = json.loads((reports / f"{node}.json").read_text())
+    _compare({r["id"]: r["status"] for r in report["results"]}, imaged.host_audit())
+    names = {i["resource"] for r in report["results"] for i in r.get("items") or []}
+    assert "plain" in names and name not in names     # its own container left out
