@@ -8,7 +8,7 @@
 # BASE is any image with Python 3.11 and its venv module: python:3.11-slim-bookworm by default, or
 # a Debian root filesystem made by deploy/image/debian-base and `docker import` where nothing can
 # be pulled. The wheels must suit the base's Python (--python-version above). How to run it:
-# docs/fleets.md, "Auditing from a container".
+# docs/recipes.md, "Auditing from a container" (and docs/fleets.md for Swarm and Kubernetes).
 ARG BASE=python:3.11-slim-bookworm
 FROM ${BASE}
 COPY dist/ /tmp/dist/
