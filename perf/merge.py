@@ -110,14 +110,9 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
 
 
 def machine() -> list[str]:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from machine import cpu_model
+
+    model = cpu_model()
     memory = ""
     try:
         kib = int(next(line for line in Path("/proc/meminfo").read_text().splitlines()
