@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 from bench.report_files import ReportFileError, load_report
 from bench.reporters.json_report import REPORT_SCHEMA_VERSION
@@ -34,6 +34,8 @@ class HostRow:
     docker_version: str
     summary: dict[str, int]
     score: dict[str, int]
+    # Editions labelled Automated/Manual: the score over the Automated recommendations.
+    automated: Optional[dict[str, int]] = None
 
 
 @dataclass
@@ -84,19 +86,19 @@ def _read(path: str) -> Union[Audited, Unreachable]:
         row = HostRow(hostname=str(data["host"]["hostname"]), source=path, started_at=str(data.get("started_at", "")),
                       profile=str(data["profile"]["id"]), docker_version=str(data["host"].get("docker_version")),
                       summary={k: int(v) for k, v in data["summary"].items()},
-                      score=_score(data.get("score") or {}))
+                      **_scores(data.get("score") or {}))
         results = [(str(r["id"]), str(r.get("title", "")), str(r["status"])) for r in data["results"]]
     except (KeyError, TypeError, ValueError, AttributeError):
         raise ReportFileError(f"{path}: the report lacks host, profile, summary or result fields") from None
     return row, results
 
 
-def _score(score: dict[str, Any]) -> dict[str, Any]:
-    """passed and judged; a later edition's report adds the same over its Automated ones."""
-    kept: dict[str, Any] = {"passed": int(score.get("passed", 0)), "judged": int(score.get("judged", 0))}
-    if isinstance(score.get("automated"), dict):
-        kept["automated"] = {k: int(score["automated"].get(k, 0)) for k in ("passed", "judged")}
-    return kept
+def _scores(score: dict[str, Any]) -> dict[str, Any]:
+    """A report's score (passed, judged) and, where its edition has one, the Automated score."""
+    automated = score.get("automated")
+    return {"score": {k: int(score[k]) for k in ("passed", "judged") if k in score},
+            "automated": None if automated is None else {k: int(automated[k]) for k in ("passed", "judged")
+                                                         if k in automated}}
 
 
 def merge_reports(paths: list[str]) -> Fleet:
@@ -155,7 +157,9 @@ def render_merge(fleet: Fleet, fmt: str, top: int = 15) -> str:
     if fmt == "json":
         return json.dumps({
             "hosts": [{"hostname": h.hostname, "report": h.source, "started_at": h.started_at, "profile": h.profile,
-                       "docker_version": h.docker_version, "summary": h.summary, "score": h.score} for h in fleet.hosts],
+                       "docker_version": h.docker_version, "summary": h.summary,
+                       "score": {**h.score, **({"automated": h.automated} if h.automated is not None else {})}}
+                      for h in fleet.hosts],
             "unreachable": [{"hostname": u.hostname, "reason": u.reason, "at": u.at, "marker": u.source}
                             for u in fleet.unreachable],
             "hosts_failing_most": [{"hostname": h.hostname, **{s: h.summary.get(s, 0) for s in BAD}}
