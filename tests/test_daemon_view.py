@@ -1,7 +1,7 @@
 """The daemon view: one place that knows the daemon, computed once from raw facts."""
 import json
 
-from bench.daemon.listeners import api_sockets, declared_sockets, listen_streams, swarm_manager_port
+from bench.daemon.listeners import api_sockets, declared_sockets, listen_streams
 from bench.daemon.view import build_view, daemon_view
 from bench.facts import Listener
 from helpers import apply_case, facts_of, hardened_data, run_main, write_facts
@@ -59,23 +59,6 @@ def test_the_daemons_own_sockets_are_not_the_api():
     # Out of swarm mode, 2377 is nobody's but the API's.
     api, _ = api_sockets([Listener("tcp", "0.0.0.0:2377")], [], "", swarm_active=False)
     assert [a.address for a in api] == ["0.0.0.0:2377"]
-
-
-def test_a_swarm_manager_on_a_port_of_its_choice_is_not_the_api():
-    # `docker swarm init --listen-addr 10.0.0.1:4500`: the control plane (mutual TLS) on 4500.
-    info = {"Swarm": {"NodeID": "n1", "LocalNodeState": "active",
-                      "RemoteManagers": [{"NodeID": "n2", "Addr": "10.0.0.2:4600"}, {"NodeID": "n1", "Addr": "10.0.0.1:4500"}]}}
-    assert swarm_manager_port(info) == 4500
-    assert swarm_manager_port({"Swarm": {"NodeID": "n3", "RemoteManagers": info["Swarm"]["RemoteManagers"]}}) is None
-    assert swarm_manager_port({}) is None
-    view = view_of({"facts": {"engine": {"info": info}, "daemon": {"listeners": [
-        {"kind": "unix", "address": "/var/run/docker.sock"}, {"kind": "tcp", "address": "10.0.0.1:4500"},
-        {"kind": "tcp", "address": "10.0.0.1:4600"}]}}})
-    listeners = view.listeners()
-    assert listeners.observed
-    # Another manager's port, held here, is no swarm port of this node: it stays the API's.
-    assert [(a.kind, a.address) for a in listeners.api] == [("unix", "/var/run/docker.sock"), ("tcp", "10.0.0.1:4600")]
-    assert any("10.0.0.1:4500 (swarm)" in note for note in listeners.notes)
 
 
 def test_socket_activation_is_declared_by_the_units_listen_streams():

@@ -50,19 +50,8 @@ def _port(address: str) -> Optional[int]:
         return None
 
 
-def swarm_manager_port(info: dict) -> Optional[int]:
-    """The port this node's swarm control plane listens on when it is a manager: its own entry
-    in the managers the Engine API lists (`swarm init --listen-addr` may choose any port)."""
-    swarm = info.get("Swarm") or {}
-    own = swarm.get("NodeID")
-    for manager in swarm.get("RemoteManagers") or []:
-        if own and isinstance(manager, dict) and manager.get("NodeID") == own:
-            return _port(str(manager.get("Addr") or ""))
-    return None
-
-
 def api_sockets(observed: list[Listener], internal_roots: list[str], metrics_addr: str,
-                swarm_active: bool, swarm_ports: tuple[int, ...] = SWARM_PORTS) -> tuple[list[ApiListener], list[str]]:
+                swarm_active: bool) -> tuple[list[ApiListener], list[str]]:
     """The observed sockets that serve the API, and what was set aside (for the details)."""
     api, aside = [], []
     metrics_port = _port(metrics_addr) if metrics_addr else None
@@ -75,7 +64,7 @@ def api_sockets(observed: list[Listener], internal_roots: list[str], metrics_add
                 continue
         else:
             port = _port(listener.address)
-            if swarm_active and port in swarm_ports:
+            if swarm_active and port in SWARM_PORTS:
                 aside.append(f"{listener.address} (swarm)")
                 continue
             if metrics_port is not None and port == metrics_port:

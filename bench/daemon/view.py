@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from bench.daemon.config import EffectiveConfig, config_of, data_root
-from bench.daemon.listeners import (SWARM_PORTS, Listeners, api_sockets, declared_sockets, listen_streams,
-                                    swarm_manager_port)
+from bench.daemon.listeners import Listeners, api_sockets, declared_sockets, listen_streams
 from bench.daemon.observed import DEFAULTS, READINGS, disagrees, observe, security_options
 from bench.daemon.options import Setting, format_value
 from bench.daemon.readings import TlsMode, docker_group, listen_addresses, tls_mode
@@ -192,10 +191,8 @@ class DaemonView:
         default_exec_root = f"{runtime_dir}/docker" if self.rootless else "/var/run/docker"
         roots = [self.config.value("exec-root") or default_exec_root, self.data_root()[0] or ""]
         swarm = str((self.info.get("Swarm") or {}).get("LocalNodeState") or "") == "active"
-        manager = swarm_manager_port(self.info) if swarm else None
         result.api, aside = api_sockets(daemon.listeners, [self.resolve(r) for r in roots if r],
-                                        str(self.config.value("metrics-addr") or ""), swarm,
-                                        SWARM_PORTS + ((manager,) if manager else ()))
+                                        str(self.config.value("metrics-addr") or ""), swarm)
         result.observed = True
         seen = {(listener.kind, listener.address) for listener in result.api}
         missing = [d for d in declared if (d.kind, d.address) not in seen and d.kind == "unix"]
