@@ -39,11 +39,19 @@ from bench.daemon import config_of as daemon_config
 from bench.daemon.view import DaemonView, Value, daemon_view
 from bench.daemon import EffectiveConfig, data_root
 from bench.daemon import listen_addresses as _listen_addresses
-from bench.facts import ContainerFacts, Facts
+from bench.facts import NOT_COLLECTED, NOT_RECORDED, ContainerFacts, Facts, ImageDetails
+from bench.image_history import (GRANT, INSTALL, Reading, Step, add_sources, assignments, base_layer_index, commands,
+                                 is_root_destination, package_actions, parse_step, read as read_history_line,
+                                 setuid_change, shell_script, source_kind, strips_setuid_everywhere,
+                                 verification_bypasses)
+from bench.secret_text import MARKER as REDACTION_MARKER, REDACTED, is_secret_name
 from bench.resources import image_name
 from bench.results import (CheckResult, Item, Outcome, errored, failed, info, passed, rollup, skipped,
                            warned)
 from bench.status import Status
+from bench.swarm_values import (DEFAULT_NODE_CERT_EXPIRY, GOSSIP_PORT, Certificate, canonical_ip, host_part, is_encrypted,
+                                is_wildcard, listen_port, parse_duration, port_of, read_certificate,
+                                show_duration)
 from bench.versions import VersionError, at_least, parse_version, show as show_version, version_at_least
 
 __all__ = ["Check", "Container", "check", "container_check", "passed", "failed", "warned", "info",
@@ -56,7 +64,16 @@ __all__ = ["Check", "Container", "check", "container_check", "passed", "failed",
            "normalise_capability", "short_capability", "DEFAULT_CAPABILITIES", "published_ports", "low_ports",
            "parse_device_rule", "device_rule_grant", "device_request_text", "clean_path", "sensitive_dir",
            "host_sources", "no_new_privileges", "seccomp_profile", "security_options", "Namespace", "namespace_of",
-           "find_container", "Coverage", "docker_exec_recorded", "file_coverage", "rules_of"]
+           "find_container", "Coverage", "docker_exec_recorded", "file_coverage", "rules_of",
+           # swarm settings as swarmkit and dockerd read them (bench/swarm_values.py)
+           "DEFAULT_NODE_CERT_EXPIRY", "GOSSIP_PORT", "Certificate", "canonical_ip", "host_part", "is_encrypted", "is_wildcard",
+           "listen_port", "parse_duration", "port_of", "read_certificate", "show_duration",
+           # images: their config and history read as the Dockerfile that made them (bench/image_history.py)
+           "ImageDetails", "image_details", "Step", "Reading", "read_history_line", "parse_step", "shell_script",
+           "commands", "package_actions",
+           "INSTALL", "GRANT", "setuid_change", "strips_setuid_everywhere", "add_sources", "source_kind",
+           "is_root_destination", "base_layer_index", "verification_bypasses", "assignments", "is_secret_name",
+           "REDACTED", "REDACTION_MARKER"]
 
 CheckReturn = Union[Outcome, CheckResult, Iterable[Item]]
 
@@ -126,6 +143,26 @@ class Container:
 
     def __repr__(self) -> str:
         return f"Container({self.name!r})"
+
+
+def image_details(facts: Facts) -> Union[Outcome, list[tuple[str, str, Optional[ImageDetails]]]]:
+    """(name as reports give it, id, its config and history or None) for every image the audit
+    covers: those listed, then the audited containers' images the list lacks. An ERROR outcome
+    when no image's config and history were collected."""
+    details = facts.images.details
+    if details is None:
+        why = NOT_RECORDED if facts.schema_version < 3 else NOT_COLLECTED
+        return errored(f"image config and history {why}")
+    out: list[tuple[str, str, Optional[ImageDetails]]] = []
+    listed = set()
+    for image in facts.images.items:
+        image_id = str(image.get("Id") or "")
+        listed.add(image_id)
+        out.append((image_name(image), image_id, details.get(image_id)))
+    for image_id in details:
+        if image_id not in listed:
+            out.append((image_name({"Id": image_id}), image_id, details[image_id]))
+    return out
 
 
 def _source_of(fn: Callable[..., Any]) -> str:

@@ -1,6 +1,7 @@
 """Evaluate checks over facts and roll their results up into the profile's recommendations."""
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from typing import Any, Iterable, Optional
 
@@ -73,25 +74,64 @@ def _profile_params(check: Check, given: dict[str, Any]) -> dict[str, Any]:
     return prepared
 
 
+def running_only(facts: Facts) -> Facts:
+    """The facts with only the running containers (and those whose state is unknown): for a
+    recommendation that judges running containers when stopped ones were collected too."""
+    kept = [c for c in facts.containers.items
+            if c.error or (c.inspect.get("State") or {}).get("Running", False)]
+    view = dataclasses.replace(facts, containers=dataclasses.replace(facts.containers, items=kept, scope="running"))
+    return view
+
+
+def _unseen_stopped(rec: Recommendation, checks: dict[str, Check], facts: Facts,
+                    result: RecommendationResult) -> RecommendationResult:
+    """A recommendation that judges every container cannot pass on facts that hold only the
+    running ones: the stopped ones were never looked at."""
+    uses_containers = any("containers" in checks[c].needs for c in rec.checks if c in checks)
+    if (rec.containers != "all" or facts.containers.scope != "running" or not uses_containers
+            or facts.containers.unavailable() or result.status not in (Status.PASS, Status.SKIP)):
+        return result
+    if result.status == Status.SKIP and facts.containers.items:
+        return result   # not applicable for another reason
+    result.status = Status.ERROR
+    result.details = (f"{result.details}; but this edition judges every container, stopped ones too, and only "
+                      "running ones were collected (audit with --all, or record the facts with it)")
+    return result
+
+
 def evaluate(recommendations: list[Recommendation], checks: dict[str, Check],
              facts: Facts, extra_checks: Iterable[Check] = (),
-             params: Optional[dict[str, dict[str, Any]]] = None) -> list[RecommendationResult]:
+             params: Optional[dict[str, dict[str, Any]]] = None,
+             every_container: bool = False) -> list[RecommendationResult]:
     """Each recommendation's result from its checks: a check runs once per set of settings (the
-    profile's for that recommendation, then the user's --param), however many recommendations use it."""
-    cache: dict[tuple[str, str], CheckResult] = {}
+    profile's for that recommendation, then the user's --param), however many recommendations use it.
+
+    A recommendation judges the containers its edition says (running ones, or all); with
+    `every_container` (--all) every recommendation judges all that were collected."""
+    cache: dict[tuple[str, str, str], CheckResult] = {}
     params = params or {}
+    views: dict[str, Facts] = {"all": facts}
+
+    def facts_for(rec: Optional[Recommendation]) -> tuple[str, Facts]:
+        if every_container or rec is None or rec.containers == "all" or facts.containers.scope != "all":
+            return "all", facts
+        if "running" not in views:
+            views["running"] = running_only(facts)
+        return "running", views["running"]
 
     def result_of(check_id: str, rec: Optional[Recommendation] = None) -> CheckResult:
         check = checks.get(check_id)
         if check is None:
             return CheckResult(check_id, Status.ERROR, f"no check named {check_id!r} is loaded")
         merged = {**(_profile_params(check, rec.params.get(check_id, {})) if rec else {}), **params.get(check_id, {})}
-        key = (check_id, repr(sorted(merged.items())))
+        scope, seen = facts_for(rec) if "containers" in check.needs else ("all", facts)
+        key = (check_id, scope, repr(sorted(merged.items())))
         if key not in cache:
-            cache[key] = run_check(check, facts, merged)
+            cache[key] = run_check(check, seen, merged)
         return cache[key]
 
-    results = [combine(rec, [result_of(c, rec) for c in rec.checks]) for rec in recommendations]
+    results = [_unseen_stopped(rec, checks, facts, combine(rec, [result_of(c, rec) for c in rec.checks]))
+               for rec in recommendations]
     for check in extra_checks:
         rec = Recommendation(id=check.id, section="custom", title=check.title, scored=True, level=1,
                              checks=(check.id,), remediation="", automation="automated", label="custom")

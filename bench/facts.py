@@ -18,7 +18,8 @@ from bench.serde import DataError, from_data, to_data
 # 2: the daemon's listeners, working directory, root, environment and start time; the default
 # bridge; container volumes, resolved host paths, uid maps and kernel mounts; referenced
 # containers. Version 1 files load, and what they lack reads as "not in this recording".
-SCHEMA_VERSION = 2
+# 3: images' config (user, health check, names of environment variables and labels) and history.
+SCHEMA_VERSION = 3
 NOT_COLLECTED = "not collected in this run"
 NOT_RECORDED = "not in this recording (recorded by an earlier release)"
 
@@ -74,6 +75,19 @@ class Listener:
 
 
 @dataclass
+class RelatedProcess:
+    """A process that shows what the daemon runs: a containerd (the one dockerd manages is its child,
+    or was one of an earlier dockerd with the same exec root), or a userland proxy dockerd started
+    for a published port. Only these are recorded, with their command line (no secrets in either)."""
+
+    pid: int
+    ppid: Optional[int]
+    program: str                                  # basename of argv[0] (or the process name)
+    argv: list[str] = field(default_factory=list)
+    listeners: Optional[list[Listener]] = None    # its listening sockets; None: could not be read
+
+
+@dataclass
 class DaemonFacts(Probe):
     """The dockerd that serves the API socket the audit talks to, and the daemon.json it reads.
 
@@ -102,6 +116,9 @@ class DaemonFacts(Probe):
     listeners_error: Optional[str] = None
     same_mount_namespace: Optional[bool] = None   # as the auditor's: its socket paths are ours
     config_mtime: Optional[float] = None  # of the daemon.json it reads, seconds since the epoch
+    # Every containerd process on the host and the daemon's userland-proxy children: which containerd
+    # socket the daemon uses, and whether it runs docker-proxy. None: not recorded.
+    related_processes: Optional[list[RelatedProcess]] = None
 
 
 @dataclass
@@ -172,8 +189,49 @@ class ContainersFacts(Probe):
 
 
 @dataclass
+class ImageConfig:
+    """What an image's inspect says it runs with (Config), without a single value of its variables,
+    labels or commands."""
+
+    user: str = ""
+    # Config.Healthcheck.Test with its arguments dropped, as a container's is ("CMD-SHELL",
+    # "<redacted>"); ["NONE"] for HEALTHCHECK NONE; None: the image has no health check.
+    healthcheck: Optional[list[str]] = None
+    # Variable and label names -> whether a non-empty value is set. The values are never kept.
+    env: dict[str, bool] = field(default_factory=dict)
+    labels: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass
+class HistoryEntry:
+    """One line of `docker history`, oldest last as the Engine API lists them. created_by is
+    redacted (bench/redact.py): values of variables, build arguments and labels, and whatever looks
+    like a credential, are replaced; the instructions and commands stay."""
+
+    created_by: str = ""
+    created: Optional[int] = None         # seconds since the epoch
+    size: int = 0                         # bytes the step added: 0 for an instruction that made no layer
+    comment: str = ""
+
+
+@dataclass
+class ImageDetails:
+    """One image's inspect (its config) and history; None where that request failed (the error
+    says why) or was not made."""
+
+    config: Optional[ImageConfig] = None
+    config_error: Optional[str] = None
+    history: Optional[list[HistoryEntry]] = None
+    history_error: Optional[str] = None
+
+
+@dataclass
 class ImagesFacts(Probe):
     items: list[dict[str, Any]] = field(default_factory=list)
+    # Image id -> its config and history, for the images listed above and the audited containers'
+    # images. None: not collected (no selected check needed them, or recorded by an earlier release).
+    details: Optional[dict[str, ImageDetails]] = None
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -268,6 +326,37 @@ class ExecsFacts(Probe):
 
 
 @dataclass
+class SwarmFacts(Probe):
+    """The swarm this node is in, beyond what `docker info` Swarm says (the engine facts hold that:
+    state, role, the cluster's spec and CA on a manager). Read-only: never the unlock key, a join
+    token or a secret's data. Each list is None when it was not collected (on a worker only managers
+    can list them: `manager_only` says why), with its own error when the API refused."""
+
+    manager_only: Optional[str] = None    # why the manager-only lists were not asked for
+    # Nodes: ID, Hostname, Role, Availability, State, Addr, and ManagerStatus (Leader, Reachability, Addr).
+    nodes: Optional[list[dict[str, Any]]] = None
+    nodes_error: Optional[str] = None
+    # Overlay networks as GET /networks lists them: Id, Name, Scope, Ingress, Internal, Options.
+    networks: Optional[list[dict[str, Any]]] = None
+    networks_error: Optional[str] = None
+    # Secrets: ID, Name, CreatedAt, UpdatedAt, Driver, the names of their labels (values are left).
+    secrets: Optional[list[dict[str, Any]]] = None
+    secrets_error: Optional[str] = None
+    # Services: Name, the names of the secrets they use, the names of their environment variables.
+    services: Optional[list[dict[str, Any]]] = None
+    services_error: Optional[str] = None
+    # <data-root>/swarm/docker-state.json, which dockerd keeps and the API does not show: ListenAddr,
+    # AdvertiseAddr, DataPathAddr, DataPathPort ... (no keys or tokens are in it).
+    state: Optional[dict[str, Any]] = None
+    state_path: str = ""
+    state_error: Optional[str] = None
+    # The swarm's addresses (listen, advertise, data path) -> the interface that holds each, in the
+    # daemon's network namespace; None when not looked at.
+    interfaces: Optional[dict[str, str]] = None
+    interfaces_error: Optional[str] = None
+
+
+@dataclass
 class Facts:
     schema_version: int = SCHEMA_VERSION
     tool_version: str = ""
@@ -283,24 +372,29 @@ class Facts:
     docker_group: GroupFacts = field(default_factory=GroupFacts)
     processes: ProcessesFacts = field(default_factory=ProcessesFacts)
     execs: ExecsFacts = field(default_factory=ExecsFacts)
+    swarm: SwarmFacts = field(default_factory=SwarmFacts)
 
     def __post_init__(self) -> None:
         # Views derived from the raw facts (the effective daemon configuration, ...), computed once.
         self.derived: dict[str, Any] = {}
 
     def group(self, name: str) -> Probe:
-        value = getattr(self, name, None)
+        value = getattr(self, FACETS.get(name, name), None)
         if not isinstance(value, Probe):
             raise KeyError(f"no fact group named {name!r}")
         return value
 
 
 FACT_GROUPS = ("host", "daemon", "engine", "files", "containers", "images", "mounts", "audit",
-               "docker_group", "processes", "execs")
+               "docker_group", "processes", "execs", "swarm")
+# Needs that name part of a group, collected only when a selected check asks for it: an image's
+# config and history cost two API calls per image, which the image inventory does not need.
+FACETS = {"image_details": "images"}
+ALL_NEEDS = FACT_GROUPS + tuple(FACETS)
 FACT_TYPES: dict[str, type] = {
     "host": HostFacts, "daemon": DaemonFacts, "engine": EngineFacts, "files": FilesFacts,
     "containers": ContainersFacts, "images": ImagesFacts, "mounts": MountsFacts, "audit": AuditFacts,
-    "docker_group": GroupFacts, "processes": ProcessesFacts, "execs": ExecsFacts,
+    "docker_group": GroupFacts, "processes": ProcessesFacts, "execs": ExecsFacts, "swarm": SwarmFacts,
 }
 
 

@@ -44,6 +44,9 @@ class Recommendation:
     advisory: bool = False    # a violation is advice (WARN): Not Scored in 1.11.0
     params: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False, compare=False)
     same_as: dict[str, str] = field(default_factory=dict, hash=False, compare=False)   # profile id -> rec id
+    # Which containers the edition judges: those running (1.11.0's `docker ps`) or all of them,
+    # stopped ones included (the `docker ps --all` of v1.7.0's audits).
+    containers: str = "running"
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,10 @@ class Profile:
     labels: str = "scored"
     engines: str = ""          # the oldest engine the edition is written for
     engines_max: str = ""      # the newest, where the edition says
+    containers: str = "running"   # the default of its recommendations
+
+    def wants_all_containers(self) -> bool:
+        return any(rec.containers == "all" for rec in self.recommendations)
 
     def get(self, rec_id: str) -> Optional[Recommendation]:
         for rec in self.recommendations:
@@ -112,9 +119,10 @@ def load_all_profiles() -> list[Profile]:
 
 
 _TOP = {"id", "title", "sections", "recommendations", "description", "edition", "published", "labels", "engines",
-        "engines_max"}
+        "engines_max", "containers"}
 _REC = {"id", "title", "scored", "assessment", "level", "checks", "remediation", "automation", "audit", "params",
-        "same_as"}
+        "same_as", "containers"}
+CONTAINER_SCOPES = ("running", "all")
 
 
 def parse_profile(data: Any, path: str) -> Profile:
@@ -137,6 +145,10 @@ def parse_profile(data: Any, path: str) -> Profile:
         value = data.get(text_key)
         if value is not None and not isinstance(value, str):
             raise fail("a quoted string", field=text_key)
+    containers = data.get("containers", "running")
+    if containers not in CONTAINER_SCOPES:
+        raise fail(f"one of {', '.join(CONTAINER_SCOPES)}", field="containers",
+                   line=getattr(data, "key_lines", {}).get("containers"))
     sections_raw = data.get("sections")
     if not isinstance(sections_raw, dict) or not sections_raw:
         raise fail("sections: a mapping of section id to title", field="sections")
@@ -146,17 +158,18 @@ def parse_profile(data: Any, path: str) -> Profile:
         raise fail("recommendations: a non-empty list", field="recommendations")
     recs, seen = [], set()
     for entry in recs_raw:
-        rec = _recommendation(entry, sections, labels, fail)
+        rec = _recommendation(entry, sections, labels, fail, containers)
         if rec.id in seen:
             raise fail("duplicate recommendation id", rec=rec.id, field="id", line=getattr(entry, "line", None))
         seen.add(rec.id)
         recs.append(rec)
     return Profile(profile_id, title, sections, tuple(recs), path, edition=data.get("edition") or "",
                    published=data.get("published") or "", labels=labels, engines=data.get("engines") or "",
-                   engines_max=data.get("engines_max") or "")
+                   engines_max=data.get("engines_max") or "", containers=containers)
 
 
-def _recommendation(entry: Any, sections: dict[str, str], labels: str, fail: Any) -> Recommendation:
+def _recommendation(entry: Any, sections: dict[str, str], labels: str, fail: Any,
+                    containers: str = "running") -> Recommendation:
     line = getattr(entry, "line", None)
     if not isinstance(entry, dict):
         raise fail("each recommendation is a mapping", line=line)
@@ -202,6 +215,9 @@ def _recommendation(entry: Any, sections: dict[str, str], labels: str, fail: Any
     params = entry.get("params", {})
     if not isinstance(params, dict) or not all(isinstance(v, dict) and k in checks for k, v in params.items()):
         raise rfail("params", "a mapping of this recommendation's check ids to their settings")
+    scope = entry.get("containers", containers)
+    if scope not in CONTAINER_SCOPES:
+        raise rfail("containers", f"one of {', '.join(CONTAINER_SCOPES)}")
     same_as = entry.get("same_as", {})
     if not isinstance(same_as, dict) or not all(isinstance(v, str) for v in same_as.values()):
         raise rfail("same_as", "a mapping of profile ids to recommendation ids (\"\" where absent)")
@@ -209,7 +225,7 @@ def _recommendation(entry: Any, sections: dict[str, str], labels: str, fail: Any
         id=rec_id, section=section, title=entry["title"], scored=scored, level=level, checks=tuple(checks),
         remediation=entry.get("remediation", ""), automation=automation, audit=entry.get("audit", ""),
         label=label, advisory=advisory, params={k: dict(v) for k, v in params.items()},
-        same_as={str(k): str(v) for k, v in same_as.items()})
+        same_as={str(k): str(v) for k, v in same_as.items()}, containers=scope)
 
 
 def check_references(profile: Profile, check_ids: Iterable[str]) -> None:

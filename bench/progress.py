@@ -13,7 +13,7 @@ from typing import IO, Any, Optional
 
 DELAY = 1.0          # seconds before anything is shown: short audits stay silent
 INTERVAL = 0.1       # at most ten redraws a second
-STAGES = {"inspect": "inspecting containers"}
+STAGES = {"inspect": "inspecting containers", "inspect-all": "inspecting containers and images"}
 IDLE = "collecting facts"
 
 

@@ -1,15 +1,23 @@
-"""Keep secrets on the host: container inspect data loses the values that commonly carry them.
+"""Keep secrets on the host: container inspect data, image config and image history lose the
+values that commonly carry them.
 
 Environment variables, command arguments, label values and log-driver options often hold
 passwords and tokens. Names are kept (a reviewer may need to know that DB_PASSWORD is set), values
-are replaced. This runs in the collector, so neither reports nor recorded facts ever hold them.
+are replaced. An image's history keeps its instructions and commands, which the image checks read,
+without the values of variables, build arguments and labels, or anything shaped like a credential.
+This runs in the collector, so neither reports nor recorded facts ever hold them.
 """
 from __future__ import annotations
 
 import copy
-from typing import Any
+import functools
+import re
+from typing import Any, Optional
 
-REDACTED = "<redacted>"
+from bench.image_history import assignments, parse_step
+from bench.secret_text import TOKENS, is_reference, is_secret_name, marker, token_kind
+
+from bench.secret_text import REDACTED
 
 
 def _redact_env(env: Any) -> Any:
@@ -57,6 +65,11 @@ def redact_inspect(data: dict[str, Any], *, in_place: bool = False) -> dict[str,
             health["Test"] = _redact_args(health["Test"], keep_first=True)
     if "Args" in data:
         data["Args"] = _redact_args(data["Args"], keep_first=False)
+    health = (data.get("State") or {}).get("Health") if isinstance(data.get("State"), dict) else None
+    if isinstance(health, dict) and isinstance(health.get("Log"), list):
+        # What a health probe printed can be anything the application says; its exit code is the verdict.
+        health["Log"] = [{k: v for k, v in entry.items() if k != "Output"} if isinstance(entry, dict) else entry
+                         for entry in health["Log"]]
     host_config = data.get("HostConfig")
     if isinstance(host_config, dict):
         log_config = host_config.get("LogConfig")
@@ -89,3 +102,118 @@ def redact_volume(data: dict[str, Any]) -> dict[str, Any]:
                 cleaned[key] = value
         data = {**data, "Options": cleaned}
     return data
+
+
+# -- images: config and history ------------------------------------------------------------------
+
+def value_flags(entries: Any) -> dict[str, bool]:
+    """["A=1", "B="] or {"A": "1"} -> {"A": True, "B": False}: the names, and whether each has a
+    non-empty value; the values themselves are dropped."""
+    if isinstance(entries, dict):
+        return {str(k): bool(v) for k, v in entries.items()}
+    flags: dict[str, bool] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, str):
+            name, _, value = entry.partition("=")
+            flags[name] = bool(value)
+    return flags
+
+
+def redact_healthcheck(health: Any) -> Optional[list[str]]:
+    """Config.Healthcheck.Test as a container's is kept: its kind and program, no arguments."""
+    if not isinstance(health, dict):
+        return None
+    test = health.get("Test")
+    if not isinstance(test, list):
+        return []
+    return [str(t) for t in _redact_args(test, keep_first=True)]
+
+
+_URL_PASSWORD = re.compile(r"""(\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@'"]*):([^@/\s'"]+)@""")
+_AUTH_HEADER = re.compile(r"""((?i:authorization)\s*:\s*(?i:bearer|basic|token)\s+)([^\s'"]+)""")
+_USER_PASSWORD = re.compile(r"""((?:^|\s)(?:-u|--user)(?:=|\s+)[^\s:'"]+):([^\s'"]+)""")
+_SECRET_ASSIGNMENT = re.compile(r"""(?<![\w$])([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|[^\s;&|]*)""")
+_SECRET_OPTION = re.compile(r"""(?<!\S)(--[A-Za-z][\w-]*)(=|[ \t]+)("[^"]*"|'[^']*'|[^\s;&|]+)""")
+_MYSQL_PASSWORD = re.compile(r"(\s-p)([^\s;&|]+)")
+
+
+def _keep(value: str) -> bool:
+    """Values that hold no secret: empty, a reference to another variable, or already a marker."""
+    return not value or value.strip("'\"") == "" or is_reference(value) or value.startswith("<redacted")
+
+
+def _credentials(text: str) -> str:
+    """Credentials recognised by their form, wherever they are in a history line."""
+    text = TOKENS.sub(lambda m: marker(token_kind(m)), text)
+    if "://" in text:
+        text = _URL_PASSWORD.sub(lambda m: m.group(0) if _keep(m.group(2)) else f"{m.group(1)}:{marker('url-password')}@",
+                                 text)
+    if "uthorization" in text or "UTHORIZATION" in text:
+        text = _AUTH_HEADER.sub(lambda m: m.group(0) if _keep(m.group(2)) else m.group(1) + marker("authorization-header"),
+                                text)
+    if "-u" in text:
+        text = _USER_PASSWORD.sub(lambda m: m.group(0) if _keep(m.group(2)) else f"{m.group(1)}:{marker('password')}",
+                                  text)
+    return text
+
+
+def _secret_values(command: str) -> str:
+    """A command line without the values of secret-named variables and options (TOKEN=..., --password ...)."""
+    if "=" in command:
+        command = _SECRET_ASSIGNMENT.sub(
+            lambda m: m.group(0) if _keep(m.group(2)) or not is_secret_name(m.group(1)) else f"{m.group(1)}={REDACTED}",
+            command)
+    if "--" in command:
+        command = _SECRET_OPTION.sub(
+            lambda m: m.group(0) if (_keep(m.group(3)) or m.group(3).startswith("-") or m.group(3) == REDACTED
+                                     or not is_secret_name(m.group(1))) else f"{m.group(1)}{m.group(2)}{REDACTED}",
+            command)
+    if "mysql" in command or "mariadb" in command:
+        command = _MYSQL_PASSWORD.sub(lambda m: m.group(0) if _keep(m.group(2)) else m.group(1) + REDACTED, command)
+    return command
+
+
+def _all_values(text: str) -> str:
+    """ENV, ARG and LABEL text with every value replaced: `A=1 B=` -> `A=<redacted> B=`."""
+    pairs = assignments(text)
+    if not pairs:
+        name, space, value = text.partition(" ")
+        # ENV NAME value, the form before NAME=value
+        return f"{name} {REDACTED}" if space and value.strip() and not is_reference(value.strip()) else text
+    out, last = [], 0
+    for _, value, start, end in pairs:
+        out.append(text[last:start])
+        out.append(value if _keep(value) else REDACTED)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=16384)
+def redact_history_line(created_by: str) -> str:
+    """A history line as the facts keep it: the instruction and its command stay (the checks read
+    them), the values of variables, build arguments and labels go, and so does whatever looks like a
+    credential (bench/secret_text.py). CMD, ENTRYPOINT and HEALTHCHECK lose their arguments, as a
+    container's do. Images share most of their lines: each distinct one is redacted once."""
+    if not created_by:
+        return created_by
+    text = _credentials(created_by)
+    step = parse_step(text)
+    if not step.text:
+        return text
+    start = text.rfind(step.text)
+    if start < 0:       # not expected: the step's text is a slice of the line; keep nothing of it
+        return f"{step.instruction} {REDACTED}".strip()
+    head, body, tail = text[:start], step.text, text[start + len(step.text):]
+    if step.instruction in ("ENV", "ARG", "LABEL"):
+        body = _all_values(body)
+    elif step.instruction in ("CMD", "ENTRYPOINT", "HEALTHCHECK"):
+        body = body if '"NONE"' in body else REDACTED
+    else:
+        body = _secret_values(body)
+    if step.build_args:
+        count = re.search(r"\|\d+[ \t]", head)
+        if count:
+            values = " ".join(f"{name}={value if _keep(value) else REDACTED}" for name, value in step.build_args)
+            head = f"{head[:count.start()]}|{len(step.build_args)} {values} "
+    return head + body + tail

@@ -24,4 +24,11 @@ ROLES = {
     "containerd-binary": "containerd, which later engines use instead of docker-containerd",
     "runc-binary": "runc, which later engines use instead of docker-runc",
     "data-root": "the daemon's data directory (/var/lib/docker by default)",
+    "run-containerd": "/run/containerd, the system containerd's state directory",
+    "containerd-socket": "the containerd socket the daemon uses (the API's Containerd.Address, the containerd "
+                         "it started, --containerd, else /run/containerd/containerd.sock)",
+    "containerd-config": "/etc/containerd/config.toml, the system containerd's configuration",
+    "containerd-shim": "containerd-shim, the legacy (v1) shim, where containerd finds it",
+    "containerd-shim-runc-v1": "containerd-shim-runc-v1, where containerd finds it",
+    "containerd-shim-runc-v2": "containerd-shim-runc-v2, where containerd finds it",
 }

@@ -1,11 +1,11 @@
 """Per-container checks of what of the host a container reaches: host directories (5.5), published
-ports (5.7, 5.8, 5.13) and host devices (5.17), each read as dockerd, runc and the host read it
-(bench/container_values.py)."""
+ports (5.7, 5.8, 5.13), host devices (5.17) and the daemon's sockets (5.32 of v1.6.0 and later),
+each read as dockerd, runc and the host read it (bench/container_values.py)."""
 from __future__ import annotations
 
-from bench.check import (clean_path, container_check, device_request_text, device_rule_grant, errored, failed,
-                         host_sources, info, low_ports, parse_device_rule, passed, published_ports, sensitive_dir,
-                         warned)
+from bench.check import (clean_path, container_check, daemon_view, device_request_text, device_rule_grant, errored,
+                         failed, host_sources, info, low_ports, parse_device_rule, passed, published_ports,
+                         sensitive_dir, skipped, warned)
 
 # -- 5.5 --------------------------------------------------------------------------------------------
 
@@ -220,3 +220,88 @@ def container_host_devices(container, facts):
     if unreadable:
         return warned("; ".join(unreadable) + " (dockerd refuses to start it)")
     return passed("no host devices")
+
+
+# -- 5.32: the daemon's sockets ---------------------------------------------------------------------
+
+# Where dockerd puts its API socket unless told otherwise (/var/run is /run on FHS 3.0 hosts).
+DEFAULT_API_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
+
+
+def _run_aliases(path: str) -> set[str]:
+    """/var/run/X and /run/X: one directory on every FHS 3.0 host (/var/run links to /run), taken as
+    one where the host's own resolution was not recorded."""
+    for a, b in (("/var/run/", "/run/"), ("/run/", "/var/run/")):
+        if path.startswith(a):
+            return {path, b + path[len(a):]}
+    return {path}
+
+
+def _socket_targets(facts) -> tuple[list[tuple[str, str, str]], str, bool]:
+    """(host path as resolved, path as named, what it is) of each socket that controls the daemon;
+    why they are unknown (then dockerd's default API socket stands in); whether the daemon is on
+    another host."""
+    view = daemon_view(facts)
+    sockets, unknown = view.control_sockets()
+    remote = bool(facts.daemon.skipped)
+    if unknown or not sockets:
+        sockets = [(p, "dockerd's default API socket") for p in DEFAULT_API_SOCKETS]
+        unknown = unknown or "the daemon's sockets are unknown"
+    resolved = facts.containers.resolved_paths
+    targets = []
+    for path, what in sockets:
+        recorded = resolved.get(path)
+        for form in ({recorded} if recorded else _run_aliases(clean_path(path))):
+            targets.append((form, path, what))
+    return targets, unknown, remote
+
+
+@container_check("container-no-api-socket-mount", title="No socket that controls the daemon is mounted into the container",
+                 wants=("daemon",),
+                 rationale=("Whoever can connect to the Docker API socket (or to the containerd socket beneath "
+                            "it) can start a privileged container and so owns the host; a container given the "
+                            "socket, even read-only, hands that to whatever runs in it."),
+                 references=("https://docs.docker.com/engine/security/#docker-daemon-attack-surface",
+                             "https://docs.docker.com/engine/security/protect-access/",
+                             "https://docs.docker.com/reference/cli/dockerd/#daemon-socket-option"))
+def container_no_api_socket_mount(container, facts):
+    """Looks at the host paths the container's Mounts reach (bind sources, and local volumes that
+    bind a host path) against every unix socket that controls the daemon: the API's unix sockets
+    as the daemon view knows them (those the dockerd process listens on, read from the host's /proc;
+    else its configuration's: /var/run/docker.sock by default, any -H unix:// path, a socket unit's)
+    and the containerd socket dockerd drives (--containerd; else the system one, or the one it
+    starts under its exec root). Paths are compared as the host resolves them (symlinks followed,
+    so /var/run/docker.sock is /run/docker.sock; a symlink to the socket is the socket), or cleaned
+    as dockerd cleans them where no resolution was recorded (then /var/run and /run are taken as
+    one). A bind of a socket, or of a directory that contains one (/run, /var/run, /), FAILs, read-only
+    or not (connecting to a socket needs no write access to the mount). Where the daemon's
+    sockets are unknown, dockerd's default socket paths are looked for: a hit FAILs, otherwise it is
+    ERROR (SKIP for an engine on another host). A local volume whose options were not recorded is
+    ERROR; PASS otherwise."""
+    found = facts.derived.get("control_socket_targets")
+    if found is None:   # the same for every container: worked out once per audit
+        found = facts.derived["control_socket_targets"] = _socket_targets(facts)
+    targets, unknown, remote = found
+    resolved = facts.containers.resolved_paths
+    hits, undecided = [], []
+    for source in host_sources(container.get("Mounts", []), facts.containers.volumes):
+        if source.unknown:
+            undecided.append(source.unknown)
+            continue
+        if not source.source:
+            continue
+        path = resolved.get(source.source) or resolved.get(clean_path(source.source)) or clean_path(source.source)
+        via = "" if source.via == "bind" else f" ({source.via})"
+        for real, named, what in targets:
+            if path == real:
+                hits.append(f"{source.source}{via} -> {source.destination} is {what} {named}")
+            elif real.startswith(path.rstrip("/") + "/"):
+                hits.append(f"{source.source}{via} -> {source.destination} contains {what} {named}")
+    if hits:
+        return failed("; ".join(dict.fromkeys(hits)))
+    if undecided:
+        return errored("cannot tell which host paths it mounts: " + "; ".join(undecided))
+    if unknown:
+        why = f"mounts none of dockerd's default API socket paths, but {unknown}"
+        return skipped(why) if remote else errored(why)
+    return passed("mounts no socket of the daemon")

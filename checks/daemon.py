@@ -196,3 +196,115 @@ def legacy_registry(facts):
                                    "off by default (17.06 and later)")
     return failed(f"disable-legacy-registry is not set; engine {version or '(version unknown)'} still talks to "
                   "v1 registries")
+
+
+# -- CIS v1.6.0 and later -------------------------------------------------------------------------
+
+@check("daemon-rootless", title="The daemon runs as a non-root user (rootless mode), if possible", wants=SETTINGS,
+       rationale=("A daemon running as root turns any escape from a container, or any abuse of the API, "
+                  "into root on the host; in rootless mode the daemon and its containers run as an "
+                  "unprivileged user, so a breakout lands as that user."),
+       references=("https://docs.docker.com/engine/security/rootless/",
+                   "https://man7.org/linux/man-pages/man7/user_namespaces.7.html"))
+def rootless(facts):
+    """Whether the daemon runs as a non-root user: the uid of its process, as this host's kernel
+    shows it (a rootless dockerd under RootlessKit is root only inside its user namespace), which
+    decides; where the process cannot be seen (a remote engine), the running daemon's own word
+    (`docker info` SecurityOptions lists rootless, Engine 19.03 and later). Rootless PASSes. A
+    daemon running as root WARNs, also when it claims rootless mode (--rootless without
+    RootlessKit): the recommendation holds "if possible", and whether rootless mode fits the host
+    (no AppArmor, SELinux or userns-remap; limits on ports, networking and cgroups) is the
+    operator's call. Neither known is ERROR (SKIP for a remote engine that does not say)."""
+    daemon, view = facts.daemon, daemon_view(facts)
+    reported = view.value("rootless") if not facts.engine.unavailable() else None
+    said = reported.value is True if reported is not None and reported.observed else None
+    uid = daemon.uid if not daemon.unavailable() else None
+    api = f"docker info SecurityOptions {'lists' if said else 'does not list'} rootless" if said is not None else ""
+    if uid is None:
+        if said is None:
+            if daemon.skipped:
+                return skipped(f"{daemon.skipped}; the Engine API does not say whether it runs rootless")
+            return errored(f"who the daemon runs as is unknown: its process was not examined "
+                           f"({daemon.unavailable() or 'no uid recorded'}) and the Engine API does not say")
+        if said:
+            return passed(f"rootless: {api} (its process cannot be seen from here)")
+        return warned(f"the daemon runs as root: {api} (its process cannot be seen from here); run it rootless "
+                      "if the host's workloads allow it")
+    process = f"dockerd (pid {daemon.pid}) runs as uid {uid}"
+    if uid != 0:
+        return passed(f"rootless: {process}" + (f"; {api}" if api else ""))
+    claim = f", although {api}: the rootless setting without RootlessKit leaves the process root" if said else \
+        (f"; {api}" if api else "")
+    return warned(f"the daemon runs as root ({process}{claim}): run it rootless if the host's workloads allow it")
+
+
+# Swarm refuses live-restore (daemon/config IsSwarmCompatible: "--live-restore daemon configuration
+# is incompatible with swarm mode"), so a node in a swarm cannot follow the recommendation.
+SWARM_STATES = ("active", "locked")
+
+
+@check("daemon-live-restore", title="Live restore is enabled", wants=SETTINGS,
+       rationale=("With live restore, containers keep running while the daemon is stopped, upgraded "
+                  "or crashes, so patching the daemon does not mean downtime, and security updates "
+                  "are not put off for fear of it."),
+       references=("https://docs.docker.com/engine/daemon/live-restore/",
+                   "https://docs.docker.com/reference/cli/dockerd/"))
+def live_restore(facts):
+    """Whether the running daemon keeps containers alive across its own restarts (`docker info`
+    LiveRestoreEnabled), else `live-restore` from the flags merged with daemon.json. true PASSes;
+    false, or unset (the default), FAILs. A node in swarm mode (Swarm.LocalNodeState active or
+    locked) SKIPs: dockerd refuses live-restore there, so the recommendation does not apply. A
+    daemon.json that disagrees with the running daemon, or changed since it started, turns a PASS
+    into WARN; a configuration that cannot be read is ERROR; a remote engine SKIPs unless the API
+    answers."""
+    view = daemon_view(facts)
+    state = str((view.info.get("Swarm") or {}).get("LocalNodeState") or "")
+    if state in SWARM_STATES:
+        return skipped(f"the node is in swarm mode (Swarm.LocalNodeState {state}), which refuses live-restore")
+    value = view.value("live-restore")
+    if value.error:
+        return value.verdict(False, "")
+    shown = value.describe() if value.is_set else "live-restore=false (not set; default)"
+    if value.value is True:
+        return value.verdict(True, shown)
+    return value.verdict(False, f"{shown}: every container stops when the daemon stops or restarts")
+
+
+# What `docker info` reports for Docker's own profile: "default" before Engine 23.0, "builtin" since.
+DEFAULT_SECCOMP = ("", "default", "builtin")
+
+
+@check("daemon-seccomp-profile", title="Containers get a seccomp profile by default (Docker's, or a custom "
+                                       "one where appropriate)", wants=SETTINGS,
+       rationale=("Seccomp limits the system calls a container may make; Docker's default profile "
+                  "blocks dozens that let a process escape or attack the kernel. A daemon-wide profile "
+                  "that is 'unconfined', or a kernel without seccomp, leaves every container without "
+                  "that filter."),
+       references=("https://docs.docker.com/engine/security/seccomp/",
+                   "https://docs.docker.com/reference/cli/dockerd/"))
+def seccomp_profile(facts):
+    """The profile the running daemon applies to containers that ask for none: the seccomp entry of
+    `docker info` SecurityOptions (profile=default before Engine 23.0, builtin since, or the custom
+    profile's path, or unconfined), else `seccomp-profile` from the flags merged with daemon.json.
+    Docker's default profile PASSes. "unconfined" FAILs, and so does a running daemon that lists no
+    seccomp at all (a kernel or build without it: containers run unfiltered). A custom profile
+    WARNs: applying one is what the recommendation asks "if appropriate", and whether it is at
+    least as strict as Docker's default is for a person to judge. A daemon.json that disagrees with
+    the running daemon, or changed since it started, turns a PASS into WARN; a configuration that
+    cannot be read is ERROR; a remote engine SKIPs unless the API answers."""
+    view = daemon_view(facts)
+    if "SecurityOptions" in view.info and "seccomp" not in view.security_options:
+        listed = ", ".join(view.security_options) or "nothing"
+        return failed(f"the running daemon applies no seccomp profile: docker info SecurityOptions lists {listed} "
+                      "(a kernel or a dockerd without seccomp): containers run without a system call filter")
+    value = view.value("seccomp-profile")
+    if value.error:
+        return value.verdict(False, "")
+    profile = str(value.value or "")
+    shown = value.describe() if value.is_set else "seccomp-profile not set (dockerd's built-in profile)"
+    if profile in DEFAULT_SECCOMP:
+        return value.verdict(True, f"{shown}: Docker's default seccomp profile")
+    if profile == "unconfined":
+        return value.verdict(False, f"{shown}: containers that ask for no profile run without seccomp")
+    return value.verdict(False, f"{shown}: a custom profile applies to every container; confirm it is appropriate "
+                                "and at least as strict as Docker's default", on_fail=warned)

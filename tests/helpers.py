@@ -209,3 +209,15 @@ def unix_server(path: Path, handle: Callable[[socket.socket, threading.Event], N
         stop.set()
         thread.join(2)
         server.close()
+
+
+def write_check_profile(path: Path, check_ids: list[str], profile_id: str = "test-checks") -> Path:
+    """A profile (labelled by assessment, as the v1.6.0+ editions are) with one recommendation per
+    check, in section 9: for tests that audit with checks no shipped profile maps yet."""
+    lines = [f"id: {profile_id}", f"title: {profile_id}", "labels: assessment", 'sections: {"9": Checks under test}',
+             "recommendations:"]
+    for number, check_id in enumerate(check_ids, start=1):
+        lines += [f'  - id: "9.{number}"', f"    title: {check_id}", "    assessment: automated", "    level: 1",
+                  f"    checks: [{check_id}]"]
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -139,3 +139,12 @@ def test_record_writes_owner_only_facts(tmp_path, monkeypatch):
 def test_python_dash_m_and_the_console_script_agree():
     result = run_bench(["--facts", HARDENED], cwd="/", env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert result.returncode == 0 and "Score: 64 of 64" in result.stdout
+
+
+def test_profile_auto_says_which_edition_and_why_on_stderr_in_text_and_in_json():
+    code, text, err = run_main(["audit", "--facts", HARDENED, "--profile", "auto"])
+    assert err.startswith("docker-cis-bench: --profile auto: cis-docker-") and err.count("\n") == 1
+    reason = err.split(", as ", 1)[1].strip()
+    assert f"chosen as {reason}" in text
+    _, out, _ = run_main(["audit", "--facts", HARDENED, "--profile", "auto", "--format", "json"])
+    assert json.loads(out)["profile"]["chosen_because"] == reason

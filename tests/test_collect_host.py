@@ -330,3 +330,16 @@ def test_an_fd_closed_while_looked_at_is_skipped(fake_root, monkeypatch):
 
     monkeypatch.setattr(os, "readlink", closing)
     assert Host(str(fake_root)).listeners(4242) == [Listener("unix", "/run/docker.sock")]
+
+
+def test_the_daemons_socket_paths_are_resolved_with_the_bind_sources(fake_root):
+    from bench.collect.system import resolve_sources
+    from bench.facts import ContainerFacts, ContainersFacts
+
+    (fake_root / "run").mkdir(exist_ok=True)
+    (fake_root / "var").mkdir(exist_ok=True)
+    (fake_root / "var" / "run").symlink_to("../run")
+    containers = ContainersFacts(error=None, items=[ContainerFacts(id="c" * 64, name="web", inspect={"Mounts": [
+        {"Type": "bind", "Source": "/var/run", "Destination": "/x", "RW": True}]})])
+    resolved = resolve_sources(Host(str(fake_root)), containers, also=["/var/run/docker.sock", "relative.sock"])
+    assert resolved == {"/var/run": "/run", "/var/run/docker.sock": "/run/docker.sock"}

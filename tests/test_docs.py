@@ -30,7 +30,7 @@ def table_rows(text, marker):
 
 def test_generated_pages_are_what_the_generator_writes(generator):
     wanted = generator.render()
-    assert DOCS / "recommendations" / "cis-docker-1.11.0.md" in wanted
+    assert {DOCS / "recommendations" / f"{p.stem}.md" for p in (REPO / "profiles").glob("*.yaml")} <= set(wanted)
     for path, text in wanted.items():
         assert path.read_text() == text, f"{path.relative_to(REPO)} is out of date: run docs/generate.py"
     assert generator.stale() == []
@@ -78,6 +78,65 @@ def test_a_new_profile_gets_a_page_and_hand_written_prose_is_kept(generator, tmp
     page = wanted[pages / "cis-docker-1.6.0.md"]
     assert page.startswith("# CIS Docker Benchmark v1.6.0\n") and "`profiles/cis-docker-1.6.0.yaml`" in page
     assert "| 5.4 | Run no \\| privileged containers | yes | 1 | automated | `container-not-privileged` |" in page
+
+
+EDITION = """\
+id: cis-docker-9.9.0
+title: CIS Docker Benchmark v9.9.0
+edition: "9.9.0"
+published: "2030-01"
+labels: assessment
+engines: "20.10"
+sections:
+  "1": Host Configuration
+  "5": Container Runtime Configuration
+recommendations:
+  - id: "1.1.1"
+    title: Keep data apart
+    assessment: automated
+    level: 1
+    checks: [host-docker-partition]
+    same_as: {cis-docker-1.11.0: "1.1"}
+  - id: "5.6"
+    title: Mount nothing sensitive
+    assessment: manual
+    level: 2
+    checks: [container-sensitive-mounts]
+    params: {container-sensitive-mounts: {directories: "/,/etc"}}
+    same_as: {cis-docker-1.11.0: "5.5"}
+"""
+
+
+def test_an_assessment_edition_shows_its_labels_settings_and_ids_in_the_other_editions(generator, tmp_path):
+    repo, pages = tmp_path / "repo", tmp_path / "recommendations"
+    (repo / "profiles").mkdir(parents=True)
+    (repo / "checks").symlink_to(REPO / "checks")
+    (repo / "profiles" / "cis-docker-1.11.0.yaml").write_text((REPO / "profiles" / "cis-docker-1.11.0.yaml").read_text())
+    (repo / "profiles" / "cis-docker-9.9.0.yaml").write_text(EDITION)
+    pages.mkdir()
+    (pages / "README.md").write_text("<!-- editions -->\n<!-- /editions -->\n")
+    wanted = generator.render(pages=pages, repo=repo)
+    page = wanted[pages / "cis-docker-9.9.0.md"]
+    assert ("2 recommendations in 2 sections (2 automated); 1 Automated and 1 Manual in the edition's labels, "
+            "every one of them counted; 1 at level 1, 1 at level 2.") in page
+    rows = table_rows(page, "recommendations-table")
+    assert rows["ID"][2] == "Label" and rows["1.1.1"][2] == "Automated"
+    assert rows["5.6"][2:6] == ["Manual", "2", "automated", "`container-sensitive-mounts` (directories=/,/etc)"]
+    # Ids elsewhere, read both ways: the 1.11.0 page learns them from this edition's same_as.
+    mine, _, absent = page.partition("Not in this edition: 81.")
+    others = table_rows(mine + "<!-- /other-editions -->", "other-editions")
+    assert others["1.1.1"] == ["1.1.1", "1.1"] and others["5.6"] == ["5.6", "5.5"] and "1.2" not in others
+    missing = table_rows("<!-- other-editions -->" + absent, "other-editions")
+    assert missing["1.2"] == ["1.2", "Run a current Linux kernel (3.10 or newer)"] and "1.1" not in missing
+    old = wanted[pages / "cis-docker-1.11.0.md"]
+    old_rows = table_rows(old, "other-editions")
+    assert old_rows["5.5"] == ["5.5", "5.6"] and old_rows["1.2"] == ["1.2", "–"]
+    assert "Not in this edition" not in old and table_rows(old, "recommendations-table")["ID"][2] == "Scored"
+    index = table_rows(wanted[pages / "README.md"], "editions")
+    assert index["[`cis-docker-9.9.0`](cis-docker-9.9.0.md)"][2:] == [
+        "2030-01", "20.10 and later", "Automated / Manual", "2 (2 automated)"]
+    assert index["[`cis-docker-1.11.0`](cis-docker-1.11.0.md) (the default)"][2:5] == [
+        "2016-04", "1.11", "Scored / Not Scored"]
 
 
 def test_a_page_without_its_markers_is_refused(generator, tmp_path):

@@ -129,3 +129,50 @@ def test_an_internal_error_is_one_line_not_a_traceback(monkeypatch, capsys):
     assert cli.main(["--facts", "x"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "internal error: ZeroDivisionError" in err
+
+
+# -- which containers a recommendation judges --------------------------------------------------------
+
+@container_check("t-not-privileged", title="t")
+def not_privileged(container, facts):
+    return failed("privileged") if container.get("HostConfig.Privileged", False) else passed("")
+
+
+def _with_stopped_privileged(scope: str = "all"):
+    import copy
+
+    data = hardened_data()
+    stopped = copy.deepcopy(data["containers"]["items"][0])
+    stopped.update(id="f" * 64, name="old-job")
+    stopped["inspect"].update(Id="f" * 64, Name="/old-job")
+    stopped["inspect"]["State"] = {"Running": False, "Status": "exited"}
+    stopped["inspect"]["HostConfig"]["Privileged"] = True
+    data["containers"]["items"].append(stopped)
+    data["containers"]["scope"] = scope
+    return facts_of(data)
+
+
+def _rec(containers: str) -> Recommendation:
+    return Recommendation("5.4", "5", "t", True, 1, ("t-not-privileged",), "", "automated", containers=containers)
+
+
+def test_a_recommendation_on_running_containers_does_not_judge_stopped_ones():
+    facts, checks = _with_stopped_privileged(), {"t-not-privileged": not_privileged}
+    running, every = evaluate([_rec("running"), _rec("all")], checks, facts)
+    assert running.status == Status.PASS and {i.resource for i in running.items} == {"web", "db"}
+    assert every.status == Status.FAIL and [i.resource for i in every.items if i.status == Status.FAIL] == ["old-job"]
+
+
+def test_all_containers_asked_for_judges_stopped_ones_everywhere():
+    facts, checks = _with_stopped_privileged(), {"t-not-privileged": not_privileged}
+    running, every = evaluate([_rec("running"), _rec("all")], checks, facts, every_container=True)
+    assert running.status == every.status == Status.FAIL
+
+
+def test_an_edition_judging_all_containers_never_passes_on_running_ones_only():
+    facts = facts_of(hardened_data())     # recorded without stopped containers
+    [result] = evaluate([_rec("all")], {"t-not-privileged": not_privileged}, facts)
+    assert result.status == Status.ERROR and "--all" in result.details
+    failing = _with_stopped_privileged(scope="running")   # a violation seen is still one
+    [result] = evaluate([_rec("all")], {"t-not-privileged": not_privileged}, failing)
+    assert result.status == Status.FAIL

@@ -18,7 +18,7 @@ def test_round_trip_is_lossless():
 def test_a_fresh_facts_object_has_collected_nothing():
     facts = Facts()
     for group in ("host", "daemon", "engine", "files", "containers", "images", "mounts", "audit",
-                  "docker_group", "processes", "execs"):
+                  "docker_group", "processes", "execs", "swarm"):
         assert facts.group(group).error, group  # never a silent, empty "fact"
 
 

@@ -11,8 +11,14 @@ import pytest
 
 from bench.cli import main
 import bench.collect.engine as collect_engine_module
-from bench.collect.engine import collect_containers
+from bench.collect.engine import collect_containers, collect_containers_and_images
 from bench.engine_api.session import MAX_CONCURRENT_INSPECTS, EngineOptions, EngineSession
+from bench.facts import facts_to_json
+from helpers import write_check_profile
+
+IMAGE_CHECKS = ["image-healthcheck", "image-no-update-alone", "image-setuid-setgid", "image-copy-not-add",
+                "image-no-secrets-in-history", "image-verified-packages", "manual-signed-artifacts",
+                "manual-latest-images"]
 
 
 class FakeClient:
@@ -30,6 +36,9 @@ class FakeClient:
         self.in_flight = 0
         self.max_in_flight = 0
         self.api_version = "1.41"
+        self.image_inspects: Counter[str] = Counter()
+        self.histories: Counter[str] = Counter()
+        self.gone: set[str] = set()
 
     def _call(self, name: str) -> None:
         with self.lock:
@@ -46,12 +55,52 @@ class FakeClient:
 
     def containers(self, all: bool = False, trunc: bool = False) -> list:  # noqa: A002
         self._call("containers")
-        return [{"Id": cid, "Names": [f"/app-{n}"]} for n, cid in enumerate(self.ids)
+        return [{"Id": cid, "Names": [f"/app-{n}"], "ImageID": self.used_image} for n, cid in enumerate(self.ids)
                 if all or cid in self.running]
 
     def images(self, all: bool = False) -> list:  # noqa: A002
         self._call("images")
-        return []
+        return [{"Id": image_id, "RepoTags": [f"img-{n}:1"]} for n, image_id in enumerate(self.image_ids)]
+
+    image_ids: list = []
+    used_image = "sha256:" + "0" * 64
+
+    def _enter(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+    def inspect_image(self, image_id: str) -> dict:
+        self._call("inspect_image")
+        self._enter()
+        try:
+            with self.lock:
+                self.image_inspects[image_id] += 1
+            time.sleep(self.delay)
+        finally:
+            self._leave()
+        if image_id in self.gone:
+            from bench.engine_api.errors import EngineAPIError
+            raise EngineAPIError(404, "Not Found", f"/images/{image_id}/json", "no such image")
+        return {"Id": image_id, "Config": {"User": "", "Env": ["PATH=/bin", "DB_PASSWORD=hunter2-in-env"],
+                                           "Healthcheck": {"Test": ["CMD", "probe", "--token", "hunter2-in-test"]}}}
+
+    def history(self, image_id: str) -> list:
+        self._call("history")
+        self._enter()
+        try:
+            with self.lock:
+                self.histories[image_id] += 1
+            time.sleep(self.delay)
+        finally:
+            self._leave()
+        return [{"Id": "<missing>", "Created": 1, "CreatedBy": "RUN |1 API_TOKEN=hunter2-in-arg /bin/sh -c make # buildkit",
+                 "Size": 10, "Comment": "buildkit.dockerfile.v0"},
+                {"Id": "<missing>", "Created": 1, "CreatedBy": "", "Size": 700, "Comment": "Imported from -"}]
 
     def exec_inspect(self, exec_id: str) -> dict:
         self._call("exec_inspect")
@@ -230,3 +279,69 @@ def test_a_whole_audit_reads_and_stats_each_host_file_once(fake, capsys, monkeyp
     capsys.readouterr()
     assert counts, "the audit looked at no host file"
     assert {key: n for key, n in counts.items() if n > 1} == {}
+
+
+def _images(count: int) -> list[str]:
+    return [f"sha256:{n:064x}" for n in range(1000, 1000 + count)]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_each_image_is_inspected_and_its_history_read_once_in_the_containers_pool(fake, workers):
+    """Containers and images share one pool: every object asked about once, the bound never exceeded."""
+    client = fake(FakeClient(40, barrier=threading.Barrier(workers, timeout=10) if workers > 1 else None))
+    client.image_ids = _images(25)
+    session = EngineSession(EngineOptions(base_url="unix:///nonexistent/d.sock", workers=workers, all_containers=True))
+    containers, images = collect_containers_and_images(session, containers=True, images=True, details=True)
+    assert len(containers.items) == 40 and set(client.inspected.values()) == {1}
+    # the listed images, and the containers' image, which the list lacks
+    wanted = set(client.image_ids) | {client.used_image}
+    assert set(client.image_inspects) == wanted and set(client.image_inspects.values()) == {1}
+    assert set(client.histories) == wanted and set(client.histories.values()) == {1}
+    assert set(images.details) == wanted
+    assert client.max_in_flight == workers
+    assert client.calls["images"] == 1 and client.calls["containers"] == 1
+
+
+def test_image_facts_keep_no_value(fake):
+    client = fake(FakeClient(3))
+    client.image_ids = _images(2)
+    session = EngineSession(EngineOptions(base_url="unix:///nonexistent/d.sock", workers=2))
+    _, images = collect_containers_and_images(session, containers=True, images=True, details=True)
+    details = images.details[client.image_ids[0]]
+    assert details.config.env == {"PATH": True, "DB_PASSWORD": True}
+    assert details.config.healthcheck == ["CMD", "<redacted>"]
+    assert details.history[0].created_by == "RUN |1 API_TOKEN=<redacted> /bin/sh -c make # buildkit"
+    from bench.facts import Facts
+    facts = Facts()
+    facts.images = images
+    assert "hunter2" not in facts_to_json(facts)
+
+
+def test_an_image_removed_during_the_audit_is_left_out_and_said_so(fake):
+    client = fake(FakeClient(2))
+    client.image_ids = _images(3)
+    client.gone = {client.image_ids[1]}
+    session = EngineSession(EngineOptions(base_url="unix:///nonexistent/d.sock", workers=2))
+    _, images = collect_containers_and_images(session, containers=True, images=True, details=True)
+    assert client.image_ids[1] not in images.details
+    assert [i["Id"] for i in images.items] == [client.image_ids[0], client.image_ids[2]]
+    assert images.notes == [f"image {client.image_ids[1][7:19]} was removed between listing and inspection; left out"]
+
+
+def test_an_audit_asks_for_image_config_and_history_only_when_a_check_needs_them(fake, capsys, tmp_path):
+    client = fake(FakeClient(10, running=10))
+    client.image_ids = _images(6)
+    main(["--host", "unix:///nonexistent/d.sock", "--format", "json"])        # CIS 1.11.0: no image history
+    capsys.readouterr()
+    assert client.calls["images"] == 1 and client.calls["inspect_image"] == 0 and client.calls["history"] == 0
+    profile = write_check_profile(tmp_path / "images.yaml", IMAGE_CHECKS)
+    code = main(["--host", "unix:///nonexistent/d.sock", "--format", "json", "--profile", str(profile)])
+    report = json.loads(capsys.readouterr()[0])
+    assert code in (0, 1)
+    wanted = set(client.image_ids) | {client.used_image}
+    assert set(client.image_inspects) == wanted and set(client.image_inspects.values()) == {1}
+    assert set(client.histories) == wanted and set(client.histories.values()) == {1}
+    assert client.calls["containers"] == 2 and client.calls["images"] == 2   # once per audit
+    by_check = {r["checks"][0]: r for r in report["results"]}
+    assert by_check["image-no-secrets-in-history"]["status"] == "FAIL"
+    assert "hunter2" not in json.dumps(report)

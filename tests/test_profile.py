@@ -51,6 +51,8 @@ def test_unknown_profile_lists_the_shipped_ones():
     (lambda d: d["recommendations"][0].update(id="9.1"), "section '9'"),
     (lambda d: d["recommendations"][0].update(colour="red"), "field 'colour'"),
     (lambda d: d["recommendations"].append(dict(d["recommendations"][0])), "duplicate"),
+    (lambda d: d.update(containers="stopped"), "field 'containers'"),
+    (lambda d: d["recommendations"][0].update(containers="some"), "field 'containers'"),
 ])
 def test_bad_profiles_are_refused(change, message):
     data = {"id": "p", "title": "P", "sections": {"1": "One"},
@@ -63,3 +65,14 @@ def test_bad_profiles_are_refused(change, message):
 def test_profile_referring_to_a_missing_check(profile):
     with pytest.raises(ProfileError, match="no check named"):
         check_references(profile, ["daemon-icc-disabled"])
+
+
+def test_an_edition_says_which_containers_each_recommendation_judges():
+    data = {"id": "p", "title": "P", "sections": {"5": "Five"}, "containers": "all",
+            "recommendations": [{"id": "5.1", "title": "t", "scored": True, "level": 1, "checks": ["a-b"]},
+                                {"id": "5.2", "title": "t", "scored": True, "level": 1, "checks": ["a-b"],
+                                 "containers": "running"}]}
+    profile = parse_profile(data, "p.yaml")
+    assert [r.containers for r in profile.recommendations] == ["all", "running"]
+    assert profile.wants_all_containers()
+    assert not load_profile("cis-docker-1.11.0").wants_all_containers()

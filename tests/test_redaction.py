@@ -11,6 +11,8 @@ INSPECT = {
                "Healthcheck": {"Test": ["CMD-SHELL", "curl -u admin:hunter2 localhost"]}, "User": "app"},
     "HostConfig": {"LogConfig": {"Type": "splunk", "Config": {"splunk-token": "s3cr3t"}}, "Privileged": False},
     "GraphDriver": {"Data": {"UpperDir": "/var/lib/docker/overlay2/x/diff"}},
+    "State": {"Running": True, "Health": {"Status": "unhealthy", "FailingStreak": 1, "Log": [
+        {"Start": "2026-11-30T10:00:00Z", "ExitCode": 1, "Output": "auth failed for admin:hunter2"}]}},
 }
 
 
@@ -25,6 +27,8 @@ def test_values_are_redacted_and_names_kept():
     assert data["HostConfig"]["LogConfig"] == {"Type": "splunk", "Config": {"splunk-token": REDACTED}}
     assert data["Config"]["User"] == "app" and data["HostConfig"]["Privileged"] is False
     assert "GraphDriver" not in data
+    assert data["State"]["Health"]["Log"] == [{"Start": "2026-11-30T10:00:00Z", "ExitCode": 1}]
+    assert data["State"]["Health"]["Status"] == "unhealthy"
     assert INSPECT["Config"]["Env"][0] == "DB_PASSWORD=hunter2"  # the input is not modified
 
 

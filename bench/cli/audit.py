@@ -40,11 +40,14 @@ def run(args: argparse.Namespace) -> int:
         source = f"facts file {args.facts}"
     else:
         extra_paths = sorted({p for c in selected for p in c.paths})
-        facts = collect(args, needs_of(selected), extra_paths)
+        # Stopped containers too when an edition that may be chosen judges them (v1.7.0 on).
+        facts = collect(args, needs_of(selected), extra_paths,
+                        all_containers=any(p.wants_all_containers() for p in candidates))
         source = "live"
     profile, reason = _edition(args, facts, candidates, auto)
     selection = selection_for(profile, catalog, split_list(args.check), split_list(args.skip), args.level)
-    results = evaluate(selection.recommendations, catalog.checks, facts, selection.extra_checks, params)
+    results = evaluate(selection.recommendations, catalog.checks, facts, selection.extra_checks, params,
+                       every_container=args.all)
     report = build_report(profile, results, facts, started, source, checks=catalog.checks)
     report.profile_reason = reason
     report.hint = "" if auto else better_edition(profile, _engine_version(facts), editions)

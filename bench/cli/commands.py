@@ -9,11 +9,12 @@ from bench.cli.parser import EXIT_OK
 
 
 def record(args: argparse.Namespace) -> int:
-    from bench.facts import FACT_GROUPS, facts_to_json
+    from bench.facts import ALL_NEEDS, facts_to_json
 
     catalog = load_catalog(args)
     extra_paths = sorted({p for c in catalog for p in c.paths})
-    facts = collect(args, FACT_GROUPS, extra_paths)
+    # Every container, stopped ones too: a later audit may use an edition that judges them all.
+    facts = collect(args, ALL_NEEDS, extra_paths, all_containers=True)
     # Recorded facts describe a host in detail: readable by their owner only.
     write(args, facts_to_json(facts), mode=0o600)
     return EXIT_OK

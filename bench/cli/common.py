@@ -54,12 +54,13 @@ def host(args: argparse.Namespace) -> Any:
     return Host(args.root)
 
 
-def collect(args: argparse.Namespace, needs: Any, extra_paths: list[str]) -> Any:
+def collect(args: argparse.Namespace, needs: Any, extra_paths: list[str], all_containers: bool = False) -> Any:
+    """This host's facts; stopped containers too with --all or when the edition judges them."""
     from bench.collect import CollectOptions, collect_facts
     from bench.engine_api.session import EngineOptions
     from bench.progress import Progress
 
-    engine = EngineOptions(base_url=args.docker_host, timeout=args.timeout, all_containers=args.all,
+    engine = EngineOptions(base_url=args.docker_host, timeout=args.timeout, all_containers=args.all or all_containers,
                            include=split_list(args.include), exclude=split_list(args.exclude))
     with Progress(sys.stderr) as progress:
         options = CollectOptions(needs=needs, engine=engine, extra_paths=extra_paths, progress=progress.update)

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
 from bench import __version__
-from bench.collect.engine import collect_containers, collect_engine, collect_images
+from bench.collect.engine import collect_containers_and_images, collect_engine
 from bench.daemon import config_of
 from bench.engine_api.session import EngineOptions, EngineSession
-from bench.facts import FACT_GROUPS, FACT_TYPES, ContainersFacts, DaemonFacts, Facts, Probe
+from bench.facts import ALL_NEEDS, FACETS, FACT_TYPES, ContainersFacts, DaemonFacts, Facts, ImagesFacts, Probe
 from bench.hostio import Host
 
 # What a fact group needs collected before it: the files of a daemon depend on its configuration,
@@ -27,12 +27,14 @@ _PREREQUISITES = {
     "processes": ("containers",),
     "execs": ("containers",),
     "mounts": ("daemon",),
+    # The swarm's addresses are kept under the daemon's data root, and its sockets are the daemon's.
+    "swarm": ("engine", "daemon"),
 }
 
 
 @dataclass
 class CollectOptions:
-    needs: Iterable[str] = FACT_GROUPS
+    needs: Iterable[str] = ALL_NEEDS
     engine: EngineOptions = field(default_factory=EngineOptions)
     extra_paths: list[str] = field(default_factory=list)
     progress: Optional[Callable[[str, int, int], None]] = None
@@ -41,6 +43,7 @@ class CollectOptions:
 def expand_needs(needs: Iterable[str]) -> set[str]:
     # The host's name and the engine's version head every report.
     wanted = set(needs) | {"host", "engine"}
+    wanted |= {FACETS[need] for need in wanted if need in FACETS}
     pending = list(wanted)
     while pending:
         for before in _PREREQUISITES.get(pending.pop(), ()):
@@ -59,17 +62,61 @@ def _guarded(group: str, collect: Callable[[], Probe]) -> Probe:
         return FACT_TYPES[group](error=f"collecting {group} facts failed: {type(exc).__name__}: {exc}")
 
 
-def _containers(session: EngineSession, host: Host, remote: Optional[str],
-                progress: Optional[Callable[[str, int, int], None]]) -> ContainersFacts:
-    from bench.collect import system
-    from bench.collect.related import collect_related
+class _EngineObjects:
+    """The containers and the images, collected together the first time either is asked for, so
+    that their per-object requests share one bounded pool (bench/collect/engine.py). A failure is
+    kept and raised to each group that asks."""
 
-    facts = collect_containers(session, None if progress is None else (lambda done, total: progress("inspect", done, total)))
-    if not facts.error:
-        collect_related(session, facts)
-        if not remote:
-            facts.resolved_paths = system.resolve_sources(host, facts)
-    return facts
+    def __init__(self, session: EngineSession, needs: set[str],
+                 progress: Optional[Callable[[str, int, int], None]]):
+        self.session, self.needs, self.progress = session, needs, progress
+        self.result: Optional[tuple[Optional[ContainersFacts], Optional[ImagesFacts]]] = None
+        self.failure: Optional[Exception] = None
+
+    def get(self) -> tuple[Optional[ContainersFacts], Optional[ImagesFacts]]:
+        if self.failure is not None:
+            raise self.failure
+        if self.result is None:
+            containers, images = "containers" in self.needs, "images" in self.needs
+            details = images and "image_details" in self.needs
+            stage = "inspect" if not details else "inspect-all"
+            report = None if self.progress is None else (lambda done, total: self.progress(stage, done, total))
+            try:
+                self.result = collect_containers_and_images(self.session, containers=containers, images=images,
+                                                            details=details, progress=report)
+            except Exception as exc:
+                self.failure = exc
+                raise
+        return self.result
+
+    def containers(self, host: Host, remote: Optional[str], sockets: list[str]) -> ContainersFacts:
+        from bench.collect import system
+        from bench.collect.related import collect_related
+
+        facts = self.get()[0]
+        assert facts is not None
+        if not facts.error:
+            collect_related(self.session, facts)
+            if not remote:
+                facts.resolved_paths = system.resolve_sources(host, facts, also=sockets)
+        return facts
+
+    def images(self) -> ImagesFacts:
+        facts = self.get()[1]
+        assert facts is not None
+        return facts
+
+
+def _control_sockets(facts: Facts) -> list[str]:
+    """The daemon's sockets, whose paths are resolved with the bind sources (CIS 5.32)."""
+    from bench.daemon.view import build_view
+
+    if facts.daemon.unavailable():
+        return []
+    try:
+        return [path for path, _ in build_view(facts).control_sockets()[0]]
+    except Exception:  # only a help: the check reads unresolved paths lexically; the containers must not be lost
+        return []
 
 
 def collect_facts(host: Host, options: CollectOptions) -> Facts:
@@ -77,6 +124,7 @@ def collect_facts(host: Host, options: CollectOptions) -> Facts:
     from bench.collect.daemon import find_daemon
     from bench.collect.execs import collect_execs
     from bench.collect.files import collect_files
+    from bench.collect.swarm import collect_swarm
 
     needs = expand_needs(options.needs)
     facts = Facts(tool_version=__version__,
@@ -117,9 +165,9 @@ def collect_facts(host: Host, options: CollectOptions) -> Facts:
                host_side=True)
         gather("files", lambda: collect_files(host, facts, options.extra_paths), host_side=True)
         config = None if facts.daemon.unavailable() else config_of(facts)
-        progress = options.progress
-        gather("containers", lambda: _containers(session, host, remote, progress), after="engine")
-        gather("images", lambda: collect_images(session), after="engine")
+        objects = _EngineObjects(session, needs, options.progress)
+        gather("containers", lambda: objects.containers(host, remote, _control_sockets(facts)), after="engine")
+        gather("images", objects.images, after="engine")
         gather("mounts", lambda: system.collect_mounts(host, facts.daemon.pid), host_side=True)
         gather("audit", lambda: system.collect_audit(host), host_side=True)
         group = str(config.value("group") or "docker") if config is not None and not config.error else "docker"
@@ -127,6 +175,7 @@ def collect_facts(host: Host, options: CollectOptions) -> Facts:
         gather("processes", lambda: system.collect_container_processes(host, facts.containers),
                host_side=True, after="containers")
         gather("execs", lambda: collect_execs(host, session, facts.containers, local=not remote), after="containers")
+        gather("swarm", lambda: collect_swarm(session, host, facts, remote), after="engine")
     finally:
         session.close()
     return facts

@@ -16,14 +16,18 @@ from typing import Optional
 
 from bench.daemon import ConfigError, EffectiveConfig, listen_addresses, parse_flags
 from bench.daemon.config import effective_config
-from bench.facts import DaemonFacts
+from bench.facts import DaemonFacts, RelatedProcess
 from bench.hostio import Host, ProcessInfo
 
 DEFAULT_CONFIG_FILE = "/etc/docker/daemon.json"
 # The variables dockerd reads for its defaults (TLS files and verification, rootless paths); the
 # rest of its environment (proxies with credentials, say) is never recorded.
+# PATH: where the containerd it starts looks for its shims.
 DAEMON_ENVIRONMENT = ("DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "DOCKER_CONFIG", "DOCKER_DRIVER", "HOME",
-                      "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "ROOTLESSKIT_STATE_DIR")
+                      "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "ROOTLESSKIT_STATE_DIR", "PATH")
+# The arguments dockerd gives a userland proxy for a published port (a --userland-proxy-path
+# program gets the same): how a proxy is known whatever its program is called.
+PROXY_ARGUMENTS = ("-host-port", "-container-port")
 
 
 def is_daemon_process(proc: ProcessInfo) -> bool:
@@ -132,6 +136,7 @@ def find_daemon(host: Host, socket_path: Optional[str], data_root: Optional[str]
     else:
         facts.listeners_error = f"cannot read the sockets of pid {chosen.pid}: {unverifiable.get(chosen.pid)}"
     _process_details(host, facts)
+    facts.related_processes = related_processes(host, chosen.pid)
     _read_config_file(host, facts)
     _prove(facts, data_root, engine_version, host)
     return facts
@@ -155,6 +160,35 @@ def _process_details(host: Host, facts: DaemonFacts) -> None:
         facts.same_mount_namespace = theirs == host.proc_link("/proc/self/ns/mnt") if host.is_local_root else None
     except OSError:
         pass
+
+
+def _program(proc: ProcessInfo) -> str:
+    return os.path.basename(proc.cmdline[0]) if proc.cmdline else proc.name
+
+
+def related_processes(host: Host, daemon_pid: int) -> Optional[list[RelatedProcess]]:
+    """Every containerd on the host (the daemon view tells the one this daemon uses), and the
+    daemon's children that are userland proxies; None when the process table cannot be read."""
+    try:
+        procs = host.processes()
+    except Exception:  # psutil raises its own AccessDenied etc.
+        return None
+    found = []
+    for proc in procs:
+        program = _program(proc)
+        containerd = program == "containerd" or proc.name == "containerd"
+        proxy = proc.ppid == daemon_pid and any(a in proc.cmdline for a in PROXY_ARGUMENTS)
+        if not (containerd or proxy):
+            continue
+        listeners = None
+        if containerd:
+            try:
+                listeners = [listener for listener in host.listeners(proc.pid) if listener.kind == "unix"]
+            except OSError:
+                pass
+        found.append(RelatedProcess(proc.pid, proc.ppid, "containerd" if containerd else program, list(proc.cmdline),
+                                    listeners))
+    return sorted(found, key=lambda p: p.pid)
 
 
 def _declared_data_root(host: Host, proc: ProcessInfo) -> str:

@@ -21,6 +21,9 @@ BIN_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin"
 # systemd's user unit search path (after the user's own ~/.config/systemd/user): a rootless daemon
 # is started by its user's systemd, never by the system units above.
 USER_UNIT_DIRS = ("/etc/systemd/user", "/usr/local/lib/systemd/user", "/usr/lib/systemd/user", "/lib/systemd/user")
+# systemd's default PATH for services: what a containerd started by its unit searches for shims.
+SYSTEMD_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+SHIMS = ("containerd-shim", "containerd-shim-runc-v1", "containerd-shim-runc-v2")
 
 def locate(host: Host, facts: Facts) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Paths per role on this host, and a note per role for a human. The daemon's own files (its
@@ -59,15 +62,9 @@ def locate(host: Host, facts: Facts) -> tuple[dict[str, list[str]], dict[str, st
     if not found["daemon.json"]:
         notes["daemon.json"] = f"{config_file} does not exist (dockerd runs on its flags alone)"
 
-    for role, path in (("default-docker", "/etc/default/docker"), ("sysconfig-docker", "/etc/sysconfig/docker")):
-        if daemon.rootless:
-            # Read by the system daemon's init script or unit only.
-            found[role] = []
-            notes[role] = f"rootless daemon (uid {daemon.uid}): {path} configures the system daemon, not this one"
-            continue
-        found[role] = [path] if _exists(host, path) else []
-        if not found[role]:
-            notes[role] = f"{path} does not exist"
+    # Read by the system daemon's init script or unit only.
+    _locate_system_files(host, daemon, found, notes, "configures the system daemon, not this one",
+                         (("default-docker", "/etc/default/docker"), ("sysconfig-docker", "/etc/sysconfig/docker")))
 
     certs_d = f"{etc_docker}/certs.d"
     certs: list[str] = []
@@ -105,6 +102,8 @@ def locate(host: Host, facts: Facts) -> tuple[dict[str, list[str]], dict[str, st
         found[role] = [path] if path else []
         if not path:
             notes[role] = f"no {name} binary in {', '.join(BIN_DIRS)}"
+
+    _locate_containerd(host, view, found, notes)
 
     root, why = view.data_root()
     if root is None:
@@ -146,6 +145,64 @@ def _locate_sockets(host: Host, view: DaemonView, found: dict[str, list[str]], n
     found["api-socket"] = [p for p in _unique(host, sockets) if _exists(host, p)]
     if not found["api-socket"]:
         notes["api-socket"] = "the daemon listens on no unix socket that exists here"
+
+
+def _locate_system_files(host: Host, daemon: DaemonFacts, found: dict[str, list[str]], notes: dict[str, str],
+                         whose: str, roles: tuple[tuple[str, str], ...]) -> None:
+    """Files at fixed paths that serve the system daemon or containerd: none of a rootless daemon's."""
+    for role, path in roles:
+        if daemon.rootless:
+            found[role] = []
+            notes[role] = f"rootless daemon (uid {daemon.uid}): {path} {whose}"
+            continue
+        found[role] = [path] if _exists(host, path) else []
+        if not found[role]:
+            notes[role] = f"{path} does not exist"
+
+
+def _locate_containerd(host: Host, view: DaemonView, found: dict[str, list[str]], notes: dict[str, str]) -> None:
+    """containerd's files: the socket the daemon uses, the system containerd's state directory and
+    configuration, and the shims as containerd finds them."""
+    _locate_system_files(host, view.facts.daemon, found, notes, "belongs to the system containerd, not its own",
+                         (("run-containerd", "/run/containerd"), ("containerd-config", "/etc/containerd/config.toml")))
+
+    socket = view.containerd_socket()
+    if socket.error:
+        notes["containerd-socket"] = socket.error   # unknown: its checks are ERROR, not judged on a guess
+    else:
+        path = str(socket.value)
+        found["containerd-socket"] = [path] if _exists(host, path) else []
+        notes["containerd-socket"] = (f"{path} ({socket.source})" if found["containerd-socket"]
+                                      else f"{path} does not exist ({socket.source})")
+        if socket.conflict or socket.caveat:
+            notes["containerd-socket"] += "; " + "; ".join(x for x in (socket.conflict, socket.caveat) if x)
+
+    dirs, why = _shim_path(view, found)
+    for name in SHIMS:
+        path = _first_existing(host, [f"{d}/{name}" for d in dirs])
+        found[name] = [path] if path else []
+        notes[name] = f"found on {why}" if path else f"no {name} on {why}"
+
+
+def _shim_path(view: DaemonView, found: dict[str, list[str]]) -> tuple[list[str], str]:
+    """Where containerd looks for a shim: its PATH (exec.LookPath), then beside its own executable
+    (containerd runtime/v2/shim/util.go Command). The containerd dockerd starts inherits dockerd's
+    PATH; a system containerd runs with systemd's default PATH."""
+    managed = view.managed_containerd()
+    environ = view.facts.daemon.environ or {}
+    if managed is not None and environ.get("PATH"):
+        dirs = [d for d in environ["PATH"].split(":") if d.startswith("/")]
+        why = "the PATH of the containerd the daemon started (dockerd's)"
+        program = managed[0].argv[0] if managed[0].argv else ""
+    else:
+        dirs, why = list(SYSTEMD_PATH), "systemd's default PATH"
+        program = (found.get("containerd-binary") or [""])[0]
+    if program.startswith("/"):
+        beside = os.path.dirname(program)
+        if beside not in dirs:
+            dirs.append(beside)
+            why += f" and {beside}, beside containerd"
+    return dirs, why
 
 
 def _with_content(host: Host, path: str) -> FileFacts:
@@ -268,7 +325,7 @@ def collect_files(host: Host, facts: Facts, extra_paths: Iterable[str] = ()) -> 
     config = None if daemon.unavailable() else build_view(facts).config
     if daemon.unavailable() or (config is not None and config.error):
         reason = daemon.unavailable() or (config.error if config else "")
-        for role in ("tls-ca", "tls-cert", "tls-key", "api-socket", "daemon.json", "daemon-binary"):
+        for role in ("tls-ca", "tls-cert", "tls-key", "api-socket", "daemon.json", "daemon-binary", "containerd-socket"):
             if not files.locations.get(role):
                 files.notes[role] = reason
                 files.locations.pop(role, None)

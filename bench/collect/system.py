@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from typing import Optional
+from typing import Iterable, Optional
 
 from bench.audit_rules import LOADED_SOURCE, augenrules_order
 from bench.exposure import host_sources
@@ -269,17 +269,18 @@ def read_status(host: Host, pid: int) -> dict[str, str]:
     return status
 
 
-def resolve_sources(host: Host, containers: ContainersFacts) -> dict[str, str]:
-    """Each bind source and bind-volume device -> the path the host resolves it to (symlinks
-    followed inside the host root: /bin is /usr/bin on a merged-/usr host)."""
+def resolve_sources(host: Host, containers: ContainersFacts, also: Iterable[str] = ()) -> dict[str, str]:
+    """Each bind source and bind-volume device, and the paths in `also` (the daemon's sockets, to
+    tell a bind that reaches one), -> the path the host resolves it to (symlinks followed inside the
+    host root: /bin is /usr/bin on a merged-/usr host, /var/run/docker.sock is /run/docker.sock)."""
     resolved = {}
-    for container in containers.items:
-        for source in host_sources(container.inspect.get("Mounts"), containers.volumes):
-            if source.source and source.source not in resolved:
-                try:
-                    resolved[source.source] = host.resolve(source.source)
-                except OSError:
-                    pass  # a loop: read lexically
+    paths = [s.source for c in containers.items for s in host_sources(c.inspect.get("Mounts"), containers.volumes)]
+    for path in paths + [p for p in also if p.startswith("/")]:
+        if path and path not in resolved:
+            try:
+                resolved[path] = host.resolve(path)
+            except OSError:
+                pass  # a loop: read lexically
     return resolved
 
 

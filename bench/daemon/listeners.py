@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Iterable, Optional
 
 from bench.facts import Listener
 
@@ -51,8 +51,11 @@ def _port(address: str) -> Optional[int]:
 
 
 def api_sockets(observed: list[Listener], internal_roots: list[str], metrics_addr: str,
-                swarm_active: bool) -> tuple[list[ApiListener], list[str]]:
-    """The observed sockets that serve the API, and what was set aside (for the details)."""
+                swarm_active: bool, swarm_ports: Iterable[int] = SWARM_PORTS) -> tuple[list[ApiListener], list[str]]:
+    """The observed sockets that serve the API, and what was set aside (for the details). In swarm
+    mode `swarm_ports` are the swarm's: the management port (2377, or that of --listen-addr) and
+    gossip's 7946."""
+    swarm_ports = set(swarm_ports)
     api, aside = [], []
     metrics_port = _port(metrics_addr) if metrics_addr else None
     for listener in observed:
@@ -64,7 +67,7 @@ def api_sockets(observed: list[Listener], internal_roots: list[str], metrics_add
                 continue
         else:
             port = _port(listener.address)
-            if swarm_active and port in SWARM_PORTS:
+            if swarm_active and port in swarm_ports:
                 aside.append(f"{listener.address} (swarm)")
                 continue
             if metrics_port is not None and port == metrics_port:

@@ -117,6 +117,12 @@ def _mirror_reading(info: dict[str, Any], bridge: Optional[dict[str, Any]], vers
     return Observed(_mirrors(info), "docker info RegistryConfig mirrors")
 
 
+def _containerd(info: dict[str, Any], bridge: Optional[dict[str, Any]], version: Optional[str]) -> Optional[Observed]:
+    # API 1.46 (Engine 27.0) reports the containerd socket the daemon is connected to.
+    address = (info.get("Containerd") or {}).get("Address") if isinstance(info.get("Containerd"), dict) else None
+    return Observed(str(address), "docker info Containerd.Address") if address else None
+
+
 def _plugins(info: dict[str, Any], bridge: Optional[dict[str, Any]], version: Optional[str]) -> Optional[Observed]:
     plugins = info.get("Plugins")
     if not isinstance(plugins, dict) or "Authorization" not in plugins:
@@ -142,6 +148,7 @@ READINGS: dict[str, Reading] = {
     "insecure-registries": _registries,
     "registry-mirrors": _mirror_reading,
     "authorization-plugins": _plugins,
+    "containerd": _containerd,
 }
 
 
@@ -171,7 +178,7 @@ def _as_reported(key: str, declared: Any, resolve: Callable[[str], str]) -> Any:
 DEFAULTS: dict[str, Any] = {
     "log-driver": "json-file", "live-restore": False, "experimental": False, "debug": False, "userns-remap": "",
     "icc": True, "ip": "0.0.0.0", "insecure-registries": [], "registry-mirrors": [], "authorization-plugins": [],
-    "no-new-privileges": False, "selinux-enabled": False, "default-runtime": "runc",
+    "no-new-privileges": False, "selinux-enabled": False, "default-runtime": "runc", "userland-proxy": True,
 }
 
 
@@ -180,6 +187,9 @@ def disagrees(key: str, declared: Any, observed: Any, resolve: Callable[[str], s
     if key == "insecure-registries":
         # Declared registries may be hostnames or CIDRs; the API lists both kinds and adds http mirrors.
         return not set(_as_reported(key, declared, resolve)) <= set(observed)
+    if key == "containerd":
+        # A path either way; "" (or unset) leaves dockerd to find or start a containerd itself.
+        return bool(declared) and posixpath.normpath(str(declared)) != posixpath.normpath(str(observed))
     if key == "seccomp-profile":
         # The default profile is reported as "default" (before 23.0) or "builtin".
         return not (declared in (None, "", "default", "builtin") and observed in ("default", "builtin")) \

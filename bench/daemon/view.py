@@ -16,16 +16,23 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from bench.daemon.config import EffectiveConfig, config_of, data_root
-from bench.daemon.listeners import Listeners, api_sockets, declared_sockets, listen_streams
-from bench.daemon.observed import DEFAULTS, READINGS, disagrees, observe, security_options
+from bench.daemon.listeners import SWARM_PORTS, Listeners, api_sockets, declared_sockets, listen_streams
+from bench.daemon.observed import DEFAULTS, READINGS, Observed, disagrees, observe, security_options
 from bench.daemon.options import Setting, format_value
 from bench.daemon.readings import TlsMode, docker_group, listen_addresses, tls_mode
-from bench.facts import NOT_RECORDED, Facts
+from bench.facts import NOT_RECORDED, Facts, RelatedProcess
 from bench.results import Outcome, errored, failed, passed, skipped, warned
+from bench.swarm_values import listen_port
 
 # daemon.json may be written a moment after the daemon that reads it starts (a unit's ExecStartPre
 # cannot, but a provisioning script racing the daemon can): seconds of slack before "changed since".
 MTIME_SLACK = 2.0
+# Where dockerd looks for the system containerd when --containerd is not given (containerd's
+# defaults.DefaultAddress; $XDG_RUNTIME_DIR/containerd/containerd.sock under RootlessKit):
+# moby cmd/dockerd/daemon.go systemContainerdRunning (daemon/command/ since 2025), 20.10 to now.
+SYSTEM_CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
+# Settings the daemon's processes show: a containerd it started, userland proxies it runs.
+PROCESS_READINGS = ("containerd", "userland-proxy")
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ class DaemonView:
 
     def value(self, key: str) -> Value:
         declared = self.config.get(key) if not self.config.error else None
-        seen = observe(key, self.info, self.facts.engine.default_bridge, self.engine_version)
+        seen = observe(key, self.info, self.facts.engine.default_bridge, self.engine_version) or self._in_processes(key)
         if seen is not None:
             conflict, caveat = "", ""
             source = f"the running daemon, {seen.source}"
@@ -110,6 +117,85 @@ class DaemonView:
         if declared is not None:
             return Value(key, declared.value, declared.source, declared, caveat=caveat)
         return Value(key, DEFAULTS.get(key), "not set; dockerd's default", caveat=caveat)
+
+    def _in_processes(self, key: str) -> Optional[Observed]:
+        """What the daemon's processes show of a setting: the socket of the containerd it started
+        (so it was given none), docker-proxy processes it runs (so userland-proxy is on; none says
+        nothing: no port may be published)."""
+        if key == "userland-proxy":
+            proxies = self.userland_proxies()
+            if proxies:
+                pids = ", ".join(str(p.pid) for p in proxies[:5]) + (", ..." if len(proxies) > 5 else "")
+                return Observed(True, f"{len(proxies)} userland proxy process{'es' if len(proxies) > 1 else ''} it "
+                                      f"started for published ports ({proxies[0].program}, pid {pids})")
+        if key == "containerd":
+            managed = self.managed_containerd()
+            if managed is not None:
+                process, socket, how = managed
+                return Observed(socket, f"the containerd it started (pid {process.pid}), {how}")
+        return None
+
+    def userland_proxies(self) -> list[RelatedProcess]:
+        daemon = self.facts.daemon
+        return [p for p in daemon.related_processes or [] if p.program != "containerd" and p.ppid == daemon.pid]
+
+    def exec_root(self) -> str:
+        """dockerd's --exec-root as a path on this host: /var/run/docker, or $XDG_RUNTIME_DIR/docker
+        for a rootless daemon."""
+        daemon = self.facts.daemon
+        runtime_dir = (daemon.environ or {}).get("XDG_RUNTIME_DIR") or f"/run/user/{daemon.uid}"
+        default = f"{runtime_dir}/docker" if self.rootless else "/var/run/docker"
+        configured = self.config.value("exec-root") if not self.config.error else None
+        return self.resolve(str(configured or default))
+
+    def managed_containerd(self) -> Optional[tuple[RelatedProcess, str, str]]:
+        """The containerd dockerd started itself (given no --containerd and finding no system one):
+        its child, or one an earlier dockerd started with this exec root and this one adopted
+        (libcontainerd/supervisor: state in <exec-root>/containerd, config containerd.toml there);
+        with the socket it serves and how that is known."""
+        daemon = self.facts.daemon
+        state = posixpath.join(self.exec_root(), "containerd")
+        # Given a containerd it surely started with (a flag, or daemon.json unchanged since), dockerd
+        # adopts none: a containerd left under its exec root by an earlier dockerd is not in use.
+        named = self.config.get("containerd") if not self.config.error else None
+        adopts = not (named is not None and named.value and not self._changed_since_start("containerd"))
+        for process in daemon.related_processes or []:
+            if process.program != "containerd":
+                continue
+            config = _containerd_config_arg(process.argv)
+            ours = adopts and config is not None and posixpath.dirname(posixpath.normpath(config)) == state
+            if not (process.ppid == daemon.pid or ours):
+                continue
+            sockets = [listener.address for listener in process.listeners or []
+                       if posixpath.basename(listener.address) == "containerd.sock"]
+            if sockets:
+                return process, sockets[0], "which listens on it"
+            socket = posixpath.join(posixpath.dirname(config) if config else state, "containerd.sock")
+            return process, socket, "its socket under dockerd's exec root"
+        return None
+
+    def containerd_socket(self) -> Value:
+        """The containerd socket the daemon uses: as the Engine API reports it (27.0 and later), else
+        that of the containerd it started, else --containerd / "containerd", else the system
+        containerd's, which dockerd takes when it exists as dockerd starts (it would otherwise have
+        started its own)."""
+        value = self.value("containerd")
+        if value.error or value.value:
+            return value
+        daemon = self.facts.daemon
+        if daemon.related_processes is None:
+            return Value("containerd", None, "", error="which containerd the daemon uses is unknown: its processes "
+                                                       f"were not looked at ({NOT_RECORDED})")
+        environ = daemon.environ
+        rootlesskit = bool(environ.get("ROOTLESSKIT_STATE_DIR")) if environ is not None else self.rootless
+        if rootlesskit:
+            runtime_dir = (environ or {}).get("XDG_RUNTIME_DIR") or f"/run/user/{daemon.uid}"
+            path, where = f"{runtime_dir}/containerd/containerd.sock", "under its $XDG_RUNTIME_DIR (RootlessKit)"
+        else:
+            path, where = SYSTEM_CONTAINERD_SOCKET, "containerd's default"
+        return Value("containerd", self.resolve(path),
+                     f"no containerd setting and no containerd of its own: the system containerd's socket ({where}), "
+                     "which dockerd takes when it exists as dockerd starts", caveat=value.caveat)
 
     def _changed_since_start(self, key: str) -> str:
         daemon = self.facts.daemon
@@ -187,12 +273,15 @@ class DaemonView:
             result.api = declared
             result.notes.append(f"the daemon's sockets were not seen ({why}); its configuration's addresses are judged")
             return result
-        runtime_dir = (daemon.environ or {}).get("XDG_RUNTIME_DIR") or f"/run/user/{daemon.uid}"
-        default_exec_root = f"{runtime_dir}/docker" if self.rootless else "/var/run/docker"
-        roots = [self.config.value("exec-root") or default_exec_root, self.data_root()[0] or ""]
-        swarm = str((self.info.get("Swarm") or {}).get("LocalNodeState") or "") == "active"
-        result.api, aside = api_sockets(daemon.listeners, [self.resolve(r) for r in roots if r],
-                                        str(self.config.value("metrics-addr") or ""), swarm)
+        data_root = self.data_root()[0]
+        roots = [self.exec_root()] + ([self.resolve(data_root)] if data_root else [])
+        swarm_info = self.info.get("Swarm") or {}
+        swarm = str(swarm_info.get("LocalNodeState") or "") == "active"
+        # The management port is --listen-addr's, which need not be 2377.
+        state = None if self.facts.swarm.unavailable() else self.facts.swarm.state
+        swarm_ports = {*SWARM_PORTS, listen_port(swarm_info, state)[0]}
+        result.api, aside = api_sockets(daemon.listeners, roots, str(self.config.value("metrics-addr") or ""),
+                                        swarm, swarm_ports)
         result.observed = True
         seen = {(listener.kind, listener.address) for listener in result.api}
         missing = [d for d in declared if (d.kind, d.address) not in seen and d.kind == "unix"]
@@ -201,6 +290,28 @@ class DaemonView:
         if aside:
             result.notes.append("not the API: " + ", ".join(aside))
         return result
+
+    def control_sockets(self) -> tuple[list[tuple[str, str]], str]:
+        """Every unix socket that hands over control of the daemon's containers, as (path, what):
+        the API's unix sockets (observed, else declared) and the containerd socket dockerd drives
+        (--containerd, else the one it starts under its exec root). The reason when the API's are
+        unknown."""
+        listeners = self.listeners()
+        found = [(listener.address, f"the API socket ({listener.how})") for listener in listeners.unix]
+        if not self.config.error:
+            containerd = self.config.value("containerd")
+            if containerd:
+                found.append((str(containerd), "containerd's socket (--containerd)"))
+            else:
+                # Without --containerd dockerd uses the system containerd when its socket exists, else
+                # starts its own under the exec root (moby cmd/dockerd initContainerD).
+                runtime_dir = (self.facts.daemon.environ or {}).get("XDG_RUNTIME_DIR") or f"/run/user/{self.facts.daemon.uid}"
+                system = f"{runtime_dir}/containerd/containerd.sock" if self.rootless else "/run/containerd/containerd.sock"
+                exec_root = self.config.value("exec-root") or (f"{runtime_dir}/docker" if self.rootless else "/var/run/docker")
+                found.append((system, "the system containerd's socket"))
+                found.append((posixpath.join(str(exec_root), "containerd", "containerd.sock"),
+                              "the socket of the containerd dockerd starts"))
+        return found, listeners.unknown
 
 
 def build_view(facts: Facts) -> DaemonView:
@@ -237,8 +348,19 @@ def _findings(view: DaemonView) -> list[str]:
         found.append(f"its configuration cannot be read: {view.config.error}; settings the Engine API reports "
                      "are judged from the running daemon")
     found += [f"configuration: {note}" for note in view.config.notes]
-    for key in READINGS:
+    for key in (*READINGS, *PROCESS_READINGS):
         value = view.value(key)
         if value.conflict:
             found.append(value.conflict)
     return found
+
+
+def _containerd_config_arg(argv: list[str]) -> Optional[str]:
+    """containerd's --config / -c (urfave/cli: "--config X", "--config=X", one dash or two)."""
+    for i, arg in enumerate(argv[1:], 1):
+        name, eq, rest = arg.partition("=")
+        if name in ("--config", "-config", "-c", "--c"):
+            if eq:
+                return rest
+            return argv[i + 1] if i + 1 < len(argv) else None
+    return None

@@ -215,6 +215,12 @@ class UnixSocketClient:
     def images(self, all: bool = False) -> list[dict[str, Any]]:  # noqa: A002
         return self.get(f"/images/json?only_ids=0&all={int(bool(all))}")
 
+    def inspect_image(self, image: str) -> dict[str, Any]:
+        return self.get(f"/images/{_quote(image)}/json")
+
+    def history(self, image: str) -> list[dict[str, Any]]:
+        return self.get(f"/images/{_quote(image)}/history")
+
     def inspect_network(self, net_id: str) -> dict[str, Any]:
         return self.get(f"/networks/{_quote(net_id)}")
 
@@ -223,6 +229,19 @@ class UnixSocketClient:
 
     def exec_inspect(self, exec_id: str) -> dict[str, Any]:
         return self.get(f"/exec/{_quote(exec_id)}/json")
+
+    # Swarm lists, for the swarm collector (a manager answers them; a worker refuses with 503).
+    def nodes(self) -> list[dict[str, Any]]:
+        return self.get("/nodes")
+
+    def networks(self) -> list[dict[str, Any]]:
+        return self.get("/networks")
+
+    def secrets(self) -> list[dict[str, Any]]:
+        return self.get("/secrets")
+
+    def services(self) -> list[dict[str, Any]]:
+        return self.get("/services")
 
 
 def _quote(part: str) -> str:

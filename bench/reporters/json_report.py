@@ -3,6 +3,7 @@ report-schema.json beside this module; docs/json-report.md documents it for huma
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C function, when there is one
 from typing import Any
 
 from bench.results import RecommendationResult, Report
@@ -88,15 +89,57 @@ def report_data(report: Report) -> dict[str, Any]:
     return data
 
 
-def _scrub(value: Any) -> Any:
+def _string(text: str) -> str:
+    return encode_basestring(json_text(text))
+
+
+def _emit(value: Any, newline: str, out: list[str]) -> None:
+    """`value` as json.dumps(value, indent=2, ensure_ascii=False) writes it, every string made safe
+    by json_text on the way. json's own indenting encoder is written in Python and walks the report
+    through generators: on a report of 1,000 containers and 500 images (4 MB) it took a fifth of
+    the audit's CPU; this writes the same text in about a third of the time."""
     if isinstance(value, str):
-        return json_text(value)
-    if isinstance(value, dict):
-        return {json_text(str(k)): _scrub(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v) for v in value]
-    return value
+        out.append(_string(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, float):
+        out.append(json.dumps(value))
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + "  "
+        separator = "{" + inner
+        for key, item in value.items():
+            out.append(separator)
+            out.append(_string(str(key)))
+            out.append(": ")
+            _emit(item, inner, out)
+            separator = "," + inner
+        out.append(newline + "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        separator = "[" + inner
+        for item in value:
+            out.append(separator)
+            _emit(item, inner, out)
+            separator = "," + inner
+        out.append(newline + "]")
+    else:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def render_json(report: Report, **_: Any) -> str:
-    return json.dumps(_scrub(report_data(report)), indent=2, ensure_ascii=False) + "\n"
+    out: list[str] = []
+    _emit(report_data(report), "\n", out)
+    out.append("\n")
+    return "".join(out)

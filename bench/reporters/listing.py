@@ -41,7 +41,7 @@ def render_profiles(profiles: Iterable[Profile], fmt: str) -> str:
     if fmt == "json":
         return json.dumps({"profiles": rows}, indent=2) + "\n"
     table = [[r["id"], r["title"], r["published"], r["recommendations"],
-              f"{r['engines']}" + (f" to {r['engines_max']}" if r["engines_max"] else " and later"),
+              _engines(r["engines"], r["engines_max"]),
               "Scored / Not Scored" if r["labels"] == "scored" else "Automated / Manual"] for r in rows]
     return tabulate(table, headers=["Profile", "Edition", "Published", "Recommendations", "Written for Engine",
                                     "Labels"], disable_numparse=True) + "\n"
@@ -71,3 +71,9 @@ def render_files(fmt: str) -> str:
     if fmt == "json":
         return json.dumps({"roles": ROLES}, indent=2) + "\n"
     return tabulate(sorted(ROLES.items()), headers=["File role", "What it is"]) + "\n"
+
+
+def _engines(oldest: str, newest: str) -> str:
+    if not newest:
+        return f"{oldest} and later"
+    return oldest if newest == oldest else f"{oldest} to {newest}"

@@ -69,6 +69,8 @@ def render_text(report: Report, *, colour: bool = False, remediation: bool = Fal
     out = [f"{report.tool_name} {report.tool_version}  {report.profile_title}",
            f"Host {printable(report.hostname)}, Docker {printable(report.docker_version or 'unknown')}, "
            f"started {report.started_at}" + ("" if report.facts_source == "live" else f", from {printable(report.facts_source)}")]
+    if report.profile_reason:
+        out.append(f"Edition: {printable(report.profile_id)}, chosen as {printable(report.profile_reason)}")
     out += [f"Daemon: {printable(finding)}" for finding in report.daemon_findings]
     out.append("")
     for section, title in report.sections.items():

@@ -15,7 +15,7 @@ from typing import Iterator
 import pytest
 
 # The shared tests live in a helper module: let pytest explain their failing asserts too.
-pytest.register_assert_rewrite("integration_common")
+pytest.register_assert_rewrite("integration_common", "integration_host_checks")
 
 from dockerd import Unavailable  # noqa: E402
 from integration_env import (LIMITS, NOTES, Env, build_default, build_hardened, build_insecure,  # noqa: E402

@@ -12,6 +12,7 @@ import pytest
 
 from integration_common import BAD, HOST, AuditContract, by_id, exec_history
 from integration_env import Env
+from integration_host_checks import HostChecksContract
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +62,7 @@ def env(default_env: Env) -> Env:
     return default_env
 
 
-class TestDefaultDaemon(AuditContract):
+class TestDefaultDaemon(AuditContract, HostChecksContract):
     EXPECTED = {
         # 1 Host configuration
         "1.1": HOST,    # the data root lies under /tmp: on the root filesystem unless /tmp is its own
@@ -132,6 +133,18 @@ class TestDefaultDaemon(AuditContract):
     # cgroup are findings for a human (WARN); not-scored recommendations warn.
     ITEM_STATUS = {("5.5", "usr-ro"): "WARN", ("5.8", "publish-all"): "WARN", ("5.24", "cgroup-parent"): "WARN",
                    ("5.17", "device"): "WARN", ("5.17", "privileged"): "WARN", ("5.18", "ulimit"): "WARN"}
+
+    # CIS v1.6.0-v1.8.0 host, file and daemon checks, by check id (the rest: integration_host_checks.MACHINE):
+    # dockerd's defaults.
+    CHECKS = {
+        "daemon-rootless": "WARN", "daemon-no-new-privileges": "FAIL", "daemon-live-restore": "FAIL",
+        "daemon-userland-proxy-disabled": "FAIL",  # the default, and docker-proxy runs for the published ports
+        "daemon-experimental-off": "PASS",
+    }
+
+    def test_the_running_userland_proxies_are_the_evidence(self, host_checks) -> None:
+        details = host_checks["daemon-userland-proxy-disabled"]["details"]
+        assert "userland-proxy=true (the running daemon" in details and "docker-proxy, pid" in details, details
 
     def test_setup_is_what_the_tables_assume(self, env: Env) -> None:
         assert env.running() == RUNNING

@@ -24,6 +24,7 @@ from helpers import report_schema, run_bench, without_docker_env
 from integration_common import (HOST, AuditContract, audit, by_id, exec_history, kernel_audit_expectation,
                                 scope_args, security_options, statuses)
 from integration_env import Env, run
+from integration_host_checks import HostChecksContract, socket_audit
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +43,7 @@ def env(hardened_env: Env) -> Env:
     return hardened_env
 
 
-class TestHardenedDaemon(AuditContract):
+class TestHardenedDaemon(AuditContract, HostChecksContract):
     EXPECTED = {
         # 1 Host configuration
         "1.1": "PASS",  # the data root is a tmpfs of its own
@@ -92,6 +93,21 @@ class TestHardenedDaemon(AuditContract):
         # 6 Security operations
         "6.1": "INFO", "6.2": "INFO", "6.3": "INFO", "6.4": "INFO", "6.5": "INFO",
     }
+
+    # CIS v1.6.0-v1.8.0 host, file and daemon checks, by check id (the rest: integration_host_checks.MACHINE).
+    CHECKS = {
+        "audit-containerd-socket": socket_audit,   # -w on the socket of the containerd it started
+        "audit-docker-socket-file": socket_audit,  # -w on its API socket
+        "daemon-rootless": "WARN",                 # root, which the benchmark asks to avoid "if possible"
+        "daemon-no-new-privileges": "PASS", "daemon-live-restore": "PASS", "daemon-userland-proxy-disabled": "PASS",
+        "daemon-experimental-off": "PASS",
+    }
+
+    def test_the_userland_proxy_is_off_in_deed(self, env: Env, host_checks) -> None:
+        # The container publishes a port, and no docker-proxy runs for it: the file's word stands.
+        children = run(["ps", "-o", "args=", "--ppid", str(env.daemon.process.pid)], check=False).stdout
+        assert "-host-port" not in children, children
+        assert f"daemon.json {env.daemon.config_file}" in host_checks["daemon-userland-proxy-disabled"]["details"]
 
     def test_setup_is_what_the_tables_assume(self, env: Env) -> None:
         assert env.running() == {"hardened", "nnp-default"}

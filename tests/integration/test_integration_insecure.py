@@ -17,6 +17,8 @@ import pytest
 from dockerd import docker_cli
 from integration_common import HOST, AuditContract, by_id, cli, exec_history
 from integration_env import Env
+from integration_host_checks import HostChecksContract, containerd_socket_file
+from integration_common import security_options
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +31,7 @@ def env(insecure_env: Env) -> Env:
 NO_CONTAINERS = {f"5.{n}": "SKIP" for n in range(1, 26) if n not in (22, 23)}
 
 
-class TestInsecureDaemon(AuditContract):
+class TestInsecureDaemon(AuditContract, HostChecksContract):
     EXPECTED = {
         # 1 Host configuration
         "1.1": HOST, "1.2": "PASS", "1.3": "INFO", "1.4": "INFO", "1.5": HOST, "1.6": "INFO", "1.7": HOST,
@@ -73,6 +75,29 @@ class TestInsecureDaemon(AuditContract):
         # 6
         "6.1": "INFO", "6.2": "INFO", "6.3": "INFO", "6.4": "INFO", "6.5": "INFO",
     }
+
+    # CIS v1.6.0-v1.8.0 host, file and daemon checks, by check id (the rest: integration_host_checks.MACHINE).
+    CHECKS = {
+        # The socket of the containerd it started, given to nobody and made 0666 after the start.
+        "file-containerd-sock-owner": lambda env: "FAIL" if env.features.get("containerd_socket_loosened")
+        else containerd_socket_file(owner=True)(env),
+        "file-containerd-sock-mode": lambda env: "FAIL" if env.features.get("containerd_socket_loosened")
+        else containerd_socket_file(mode=0o660)(env),
+        "daemon-rootless": "WARN",
+        "daemon-no-new-privileges": "FAIL",        # --no-new-privileges=false
+        "daemon-live-restore": "FAIL",             # not set
+        "daemon-userland-proxy-disabled": "FAIL",  # --userland-proxy=true
+        "daemon-experimental-off": "FAIL",         # --experimental
+        # A custom profile that filters nothing: a custom profile is for a person to judge (WARN).
+        "daemon-seccomp-profile": lambda env: "WARN" if "seccomp" in security_options(env) else "FAIL",
+    }
+
+    def test_new_findings_say_where_they_come_from(self, env: Env, host_checks) -> None:
+        assert "flag --no-new-privileges=false" in host_checks["daemon-no-new-privileges"]["details"]
+        assert "flag --experimental" in host_checks["daemon-experimental-off"]["details"]
+        assert "seccomp-allow-all.json" in host_checks["daemon-seccomp-profile"]["details"]
+        if env.features.get("containerd_socket_loosened"):
+            assert "0666" in host_checks["file-containerd-sock-mode"]["details"]
 
     def test_setup_is_what_the_tables_assume(self, env: Env) -> None:
         assert env.containers == {}

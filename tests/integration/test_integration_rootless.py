@@ -41,6 +41,7 @@ from integration_common import (AUDITED_BINARIES, HOST, IDS, SCOPES, AuditContra
                                 audited_host_files, by_id, exec_history, file_expectation, offenders, scope_args,
                                 statuses)
 from integration_env import IMAGE, Env, _run_compliant_container, _run_container, environment, free_port, run
+from integration_host_checks import HostChecksContract
 from user_env import User, add_user, bench_as, read_state, setup_python
 
 pytestmark = pytest.mark.integration
@@ -112,6 +113,7 @@ class RootlessDockerd:
         self.config_file = self.config_dir / "daemon.json"
         self.unit_file = user.home / ".config" / "systemd" / "user" / "docker.service"
         self.data_root = user.home / ".local" / "share" / "docker"
+        self.exec_root = runtime_dir / "docker"   # dockerd's default under RootlessKit
         self.log_path = log_path
         self.launcher: Optional[subprocess.Popen[bytes]] = None
         self.process: Any = None   # .pid: the dockerd process (inside rootlesskit's namespaces)
@@ -252,7 +254,7 @@ def _mode(paths_of, mode: int):
     return lambda env: file_expectation(paths_of(env.daemon), mode=mode)
 
 
-class TestRootlessDaemonAuditedByRoot(AuditContract):
+class TestRootlessDaemonAuditedByRoot(AuditContract, HostChecksContract):
     """`docker-cis-bench --host unix:///run/user/UID/docker.sock` as root."""
 
     EXPECTED = {
@@ -312,6 +314,21 @@ class TestRootlessDaemonAuditedByRoot(AuditContract):
     }
     OFFENDERS = {rec_id: {"plain"} for rec_id in ("4.1", "5.10", "5.11", "5.12", "5.25")}
     OFFENDERS_ALL = OFFENDERS
+
+    # CIS v1.6.0-v1.8.0 host, file and daemon checks, by check id (the rest: integration_host_checks.MACHINE).
+    CHECKS = {
+        "daemon-rootless": "PASS",
+        # The system containerd's and the system daemon's files are not this daemon's.
+        "audit-run-containerd": "SKIP", "audit-containerd-config": "SKIP", "audit-sysconfig-docker": "SKIP",
+        "file-sysconfig-docker-mode": "SKIP", "file-sysconfig-docker-owner": "SKIP",
+        "file-containerd-sock-owner": "SKIP",   # the containerd it started runs as its user
+        "daemon-no-new-privileges": "FAIL", "daemon-live-restore": "FAIL", "daemon-experimental-off": "PASS",
+        "daemon-userland-proxy-disabled": "FAIL",  # on by default (its proxy forwards through RootlessKit)
+    }
+
+    def test_rootless_is_the_process_uid(self, env: RootlessEnv, host_checks) -> None:
+        details = host_checks["daemon-rootless"]["details"]
+        assert f"runs as uid {env.user.uid}" in details and "lists rootless" in details, details
 
     def test_setup_is_what_the_tables_assume(self, env: RootlessEnv) -> None:
         assert env.running() == {"hardened", "plain"} and env.not_running == {"exited"}
