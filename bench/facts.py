@@ -171,7 +171,10 @@ class ContainerFacts:
 
 @dataclass
 class ContainersFacts(Probe):
-    scope: str = "running"                # running | all
+    scope: str = "running"                # running | all: which containers were collected
+    # Which the user asked to judge (--all or not): an edition may collect stopped containers the
+    # user did not ask about. "" in facts from earlier releases, where scope said both.
+    requested: str = ""
     items: list[ContainerFacts] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -5,7 +5,8 @@ import stat
 
 import pytest
 
-from helpers import HARDENED_FACTS, REPO, run_bench, run_main, write_case
+from helpers import HARDENED_FACTS, REPO, by_id, hardened_data, run_bench, run_main, write_case
+from helpers import write_facts as write_data
 
 HARDENED = str(HARDENED_FACTS)
 
@@ -148,3 +149,27 @@ def test_profile_auto_says_which_edition_and_why_on_stderr_in_text_and_in_json()
     assert f"chosen as {reason}" in text
     _, out, _ = run_main(["audit", "--facts", HARDENED, "--profile", "auto", "--format", "json"])
     assert json.loads(out)["profile"]["chosen_because"] == reason
+
+
+def test_facts_recorded_with_all_judge_stopped_containers_as_asked_then(tmp_path):
+    import copy
+
+    data = hardened_data()
+    stopped = copy.deepcopy(data["containers"]["items"][0])
+    stopped.update(id="f" * 64, name="old-job")
+    stopped["inspect"].update(Id="f" * 64, Name="/old-job", State={"Running": False, "Status": "exited"})
+    stopped["inspect"]["HostConfig"]["Privileged"] = True
+    data["containers"]["items"].append(stopped)
+    data["containers"]["scope"] = "all"
+
+    def verdict(requested: str, *extra: str) -> str:
+        data["containers"]["requested"] = requested
+        facts = write_data(tmp_path / f"facts-{requested}.json", data)
+        return by_id(run_main(["audit", "--facts", facts, "--format", "json", "--check", "5.4", *extra])[1])["5.4"]["status"]
+
+    assert verdict("running") == "PASS"           # recorded for an edition that judges all: 1.11.0 does not
+    assert verdict("running", "--all") == "FAIL"
+    assert verdict("all") == "FAIL"               # `record --all`: the user asked for every container
+    assert verdict("") == "FAIL"                  # an earlier release's facts: scope all meant --all
+    assert by_id(run_main(["audit", "--facts", str(tmp_path / "facts-.json"), "--format", "json",
+                           "--profile", "cis-docker-1.8.0", "--check", "5.5"])[1])["5.5"]["status"] == "FAIL"

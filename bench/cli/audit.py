@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     profile, reason = _edition(args, facts, candidates, auto)
     selection = selection_for(profile, catalog, split_list(args.check), split_list(args.skip), args.level)
     results = evaluate(selection.recommendations, catalog.checks, facts, selection.extra_checks, params,
-                       every_container=args.all)
+                       every_container=args.all or _all_requested(facts.containers))
     report = build_report(profile, results, facts, started, source, checks=catalog.checks)
     report.profile_reason = reason
     report.hint = "" if auto else better_edition(profile, _engine_version(facts), editions)
@@ -71,6 +71,11 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(summary_line(report))
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _all_requested(containers: Any) -> bool:
+    """Whether the facts were recorded with --all (then every container is judged, as then)."""
+    return containers.requested == "all" or (not containers.requested and containers.scope == "all")
 
 
 def _engine_version(facts: Any) -> str:

@@ -65,6 +65,7 @@ def collect(args: argparse.Namespace, needs: Any, extra_paths: list[str], all_co
     with Progress(sys.stderr) as progress:
         options = CollectOptions(needs=needs, engine=engine, extra_paths=extra_paths, progress=progress.update)
         facts = collect_facts(host(args), options)
+    facts.containers.requested = "all" if args.all else "running"
     if facts.engine.error and "engine" in needs:
         print(f"{TOOL_NAME}: cannot reach the Docker daemon: {facts.engine.error}; "
               "checks that need it are ERROR", file=sys.stderr)
