@@ -4,7 +4,6 @@ import re
 import xml.etree.ElementTree as ET
 
 import jsonschema
-import pytest
 
 from bench.evaluate import build_report, evaluate
 from bench.selection import select_recommendations
@@ -20,17 +19,6 @@ def report_for(data, profile, checks):
     facts = facts_of(data)
     results = evaluate(select_recommendations(profile), checks.checks, facts)
     return build_report(profile, results, facts, "2026-11-27T00:00:00+00:00")
-
-
-@pytest.fixture
-def mixed_report(profile, checks):
-    """A host with findings of every kind: FAIL, WARN, ERROR, SKIP, INFO, PASS."""
-    data = apply_case(hardened_data(), {
-        "daemon_json": {"icc": "__delete__", "default-ulimits": "__delete__"},
-        "container": {"name": "web", "inspect": {"HostConfig": {"Privileged": True, "NetworkMode": "host"}}},
-        "facts": {"audit": {"error": "auditctl: permission denied", "rules": []}},
-    })
-    return report_for(data, profile, checks)
 
 
 def test_json_report_matches_its_schema_and_contract(mixed_report):

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if args.baseline:
         from bench.baseline import load_baseline
 
-        earlier = load_baseline(args.baseline)
+        earlier = load_baseline(args.baseline)   # None: no such file yet, the first run
     catalog = load_catalog(args)
     editions = shipped_profiles(args, catalog)
     auto = args.profile == "auto"
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
         today = datetime.datetime.now(datetime.timezone.utc).date()
         report.waivers = apply_waivers(report, waivers, today, concordance(editions).get(profile.id, {}))
-    if earlier is not None:
+    if args.baseline:
         from bench.baseline import compare
 
         report.baseline = compare(report, earlier, args.baseline)

@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--output", "-o", action="append", metavar="[FORMAT:]FILE",
                        help="write to FILE (atomically) instead of stdout; repeatable: -o html:fleet.html -o "
                             "prometheus:fleet.prom")
-    merge.add_argument("--top", type=int, default=15, metavar="N", help="how many recommendations to rank (default 15)")
+    merge.add_argument("--top", type=int, default=15, metavar="N", help="how many hosts and recommendations to rank (default 15)")
     return parser
 
 

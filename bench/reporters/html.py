@@ -131,4 +131,6 @@ def render_fleet_html(fleet: Any, **_: Any) -> str:
     ranked = [{"id": printable(rec_id), "title": printable(rec["title"]),
                **{status: [printable(h) for h in rec[status]] for status in FINDING_NAMES}}
               for rec_id, rec in ranking(fleet)]
-    return page("fleet.html.j2", hosts=hosts, ranked=ranked)
+    unreachable = [{"hostname": printable(u.hostname), "reason": printable(u.reason), "at": printable(u.at)}
+                   for u in getattr(fleet, "unreachable", [])]
+    return page("fleet.html.j2", hosts=hosts, ranked=ranked, unreachable=unreachable)

@@ -114,6 +114,8 @@ def report_data(report: Report) -> dict[str, Any]:
             "source": report.baseline.source, **report.baseline.counts(),
             "fixed_findings": [{"id": i, "resource": r, "status": s} for i, r, s in report.baseline.fixed],
         }
+        if report.baseline.first_run:
+            data["baseline"]["first_run"] = True
     return data
 
 

@@ -117,6 +117,9 @@ def render_fleet_prometheus(fleet: Any, **_: Any) -> str:
               if rec[status]]
     return _text([
         metric("fleet_hosts", "Hosts in the merged reports.", [({}, len(fleet.hosts))]),
+        # A host that could not be audited must not vanish from a dashboard: 1 for each.
+        metric("fleet_host_unreachable", "Hosts whose audit could not run (a marker instead of a report).",
+               [({"host": u.hostname}, 1) for u in getattr(fleet, "unreachable", [])]),
         *score_metrics([(labels, h.summary, {**h.score, "automated": h.automated})
                         for labels, h in zip(hosts, fleet.hosts)]),
         metric("audit_timestamp_seconds", "When each host's audit started, in seconds since the Unix epoch.",

@@ -301,7 +301,10 @@ def render_text(report: Report, *, colour: bool = False, remediation: bool = Fal
     for line in wrap(f"Totals: {totals}  ({len(report.results)} recommendations)", lay.width, "  "):
         out.append(_STATUS_WORD.sub(lambda m: _paint(Status(m.group(0)), colour), line))
     out += wrap(score_text(report), lay.width, "  ")
-    if report.baseline is not None:
+    if report.baseline is not None and report.baseline.first_run:
+        out += wrap(f"No baseline: {printable(report.baseline.source)} does not exist yet (first run); "
+                    f"all {len(report.baseline.new)} findings are new", lay.width, "  ")
+    elif report.baseline is not None:
         counts = report.baseline.counts()
         out += wrap(f"Since {printable(report.baseline.source)}: {counts['new']} new, {counts['unchanged']} unchanged, "
                     f"{counts['fixed']} fixed", lay.width, "  ")
@@ -351,7 +354,9 @@ def summary_line(report: Report) -> str:
     passed, judged = report.score()
     counts = ", ".join(f"{summary[s.value]} {s.value}" for s in Status if summary[s.value])
     text = f"{printable(report.hostname)}: {counts}; score {passed}/{judged}"
-    if report.baseline is not None:
+    if report.baseline is not None and report.baseline.first_run:
+        text += f"; first run, no baseline {printable(report.baseline.source)} yet: {len(report.baseline.new)} new"
+    elif report.baseline is not None:
         c = report.baseline.counts()
         text += f"; {c['new']} new, {c['fixed']} fixed since {printable(report.baseline.source)}"
     return text + "\n"
