@@ -4,15 +4,20 @@ A finding is a (recommendation id, resource) pair whose status is FAIL, WARN or 
 recommendation without per-resource items is its own resource (""). A finding whose status got
 worse than in the earlier report (WARN to FAIL: a read-only bind of /etc made read-write) is new
 too. A nightly job then alerts on what changed (`--fail-on new`), not on every known finding.
+
+A baseline file that does not exist yet is the first run: there is nothing to compare with, every
+finding is new, and the report says so, so that the report it writes becomes the next run's
+baseline. A file that exists and cannot be read, or is no report, is the user's to fix (exit 2).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from bench.report_files import ReportFileError, load_report
 from bench.results import Report
-from bench.status import FINDINGS, SEVERITY
+from bench.status import FINDINGS, SEVERITY, Status
 
 Key = tuple[str, str]
 
@@ -24,6 +29,7 @@ class Comparison:
     unchanged: list[Key] = field(default_factory=list)
     fixed: list[tuple[str, str, str]] = field(default_factory=list)  # (id, resource, earlier status)
     worse: dict[Key, str] = field(default_factory=dict)   # new because worse than: the earlier status
+    first_run: bool = False   # the baseline file did not exist yet
 
     def change_of(self, rec_id: str, resource: str) -> str:
         return "new" if (rec_id, resource) in self._new else "unchanged"
@@ -63,21 +69,44 @@ def findings_of_json(data: dict[str, Any], source: str) -> dict[Key, str]:
     return found
 
 
-def load_baseline(path: str) -> dict[Key, str]:
+def load_baseline(path: str) -> Optional[dict[Key, str]]:
+    """The earlier report's findings; None when the file does not exist yet (the first run)."""
+    if not os.path.lexists(path):   # a dangling symlink exists: reading it fails below, naming it
+        directory = os.path.dirname(path) or "."
+        if not os.path.isdir(directory):
+            # A mistyped directory would make every run a first run, and no run would ever write there.
+            raise ReportFileError(f"baseline: cannot read {path}: the directory {directory} does not exist")
+        return None
     return findings_of_json(load_report(path, "baseline"), path)
 
 
-def compare(report: Report, earlier: dict[Key, str], source: str) -> Comparison:
+def compare(report: Report, earlier: Optional[dict[Key, str]], source: str) -> Comparison:
     now = findings_of_report(report)
+    if earlier is None:
+        comparison = Comparison(source=source, new=sorted(now), first_run=True)
+        comparison.__post_init__()
+        return comparison
     # Recommendations this run did not evaluate (--check/--skip) are neither fixed nor new.
     evaluated = {r.id for r in report.results}
     comparison = Comparison(source=source)
     comparison.worse = {k: earlier[k] for k in now if k in earlier and _worse(now[k], earlier[k])}
     comparison.new = sorted(k for k in now if k not in earlier or k in comparison.worse)
     comparison.unchanged = sorted(k for k in now if k in earlier and k not in comparison.worse)
-    comparison.fixed = sorted((k[0], k[1], v) for k, v in earlier.items() if k not in now and k[0] in evaluated)
+    # A finding waived since is still there: not fixed.
+    waived = _waived(report)
+    comparison.fixed = sorted((k[0], k[1], v) for k, v in earlier.items()
+                              if k not in now and k not in waived and k[0] in evaluated)
     comparison.__post_init__()
     return comparison
+
+
+def _waived(report: Report) -> set[Key]:
+    found = set()
+    for result in report.results:
+        found |= {(result.id, i.resource) for i in result.items if i.status == Status.WAIVED}
+        if result.status == Status.WAIVED and not result.items:
+            found.add((result.id, ""))
+    return found
 
 
 def _worse(now: str, before: str) -> bool:

@@ -226,8 +226,11 @@ class Host:
         for name in os.listdir(fd_dir):
             try:
                 inode = socket_inode(os.readlink(os.path.join(fd_dir, name)))
-            except OSError:
+            except FileNotFoundError:
                 continue  # closed while we looked
+            # Anything else (EACCES: the fd directory lists, but its links need ptrace rights, as
+            # from a container without CAP_SYS_PTRACE) is raised: the sockets were not seen, which
+            # is not "it listens on none".
             if inode is not None:
                 inodes.add(inode)
         tables = ((procnet.tcp_listeners, "tcp", False), (procnet.tcp_listeners, "tcp6", True),

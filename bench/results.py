@@ -46,6 +46,7 @@ class Item:
     resource: str
     status: Status
     detail: str = ""
+    waiver: Optional[Any] = None   # the bench.waivers.Waiver that accepted this finding (status WAIVED)
 
 
 @dataclass
@@ -94,6 +95,8 @@ class RecommendationResult:
     items: list[Item] = field(default_factory=list)
     automation: str = "automated"
     label: str = ""           # the edition's label: Scored, Not Scored, Automated, Manual
+    waivers: list[Any] = field(default_factory=list)           # waivers that accepted (part of) it
+    expired_waivers: list[Any] = field(default_factory=list)   # waivers that would, had they not expired
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ class Report:
     profile_labels: str = "scored"    # scored (1.11.0) or assessment (Automated/Manual)
     profile_reason: str = ""          # why this edition (--profile auto)
     hint: str = ""                    # a line for the reader: an edition that matches the engine better
+    duration_seconds: Optional[float] = None   # how long the audit took, where it was measured
+    waivers: Optional[Any] = None     # a bench.waivers.WaiverOutcome when --waivers was given
 
     def summary(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}
@@ -138,8 +143,9 @@ class Report:
         return counts
 
     def score(self, label: Optional[str] = None) -> tuple[int, int]:
-        """Scored recommendations that pass, out of those that were judged (PASS or FAIL or ERROR);
-        with `label`, only those the edition labels so ("Automated")."""
-        judged = [r for r in self.results if r.scored and r.status in (Status.PASS, Status.FAIL, Status.ERROR)
+        """Scored recommendations that pass, out of those that were judged (PASS or FAIL or ERROR,
+        or a FAIL that was waived: accepting a violation does not make it a pass); with `label`,
+        only those the edition labels so ("Automated")."""
+        judged = [r for r in self.results if r.scored and r.status in (Status.PASS, Status.FAIL, Status.ERROR, Status.WAIVED)
                   and (label is None or r.label == label)]
         return sum(1 for r in judged if r.status == Status.PASS), len(judged)

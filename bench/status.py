@@ -1,4 +1,4 @@
-"""The six verdicts and how they combine."""
+"""The seven verdicts and how they combine."""
 from __future__ import annotations
 
 import enum
@@ -12,6 +12,7 @@ class Status(str, enum.Enum):
     INFO = "INFO"    # manual recommendation: evidence for a human
     SKIP = "SKIP"    # not applicable here, with the reason
     ERROR = "ERROR"  # a needed fact could not be collected, with the reason
+    WAIVED = "WAIVED"  # a violation an operator accepted in a waivers file, with the reason (never a pass)
 
     def __str__(self) -> str:
         return self.value
@@ -20,7 +21,8 @@ class Status(str, enum.Enum):
 # Worst first. A violation outranks an error: one failing container fails the recommendation even
 # when another could not be inspected. An error outranks everything else, because a recommendation
 # with an unknown part must never read PASS.
-SEVERITY = (Status.FAIL, Status.ERROR, Status.WARN, Status.INFO, Status.PASS, Status.SKIP)
+# A waived violation outranks a pass: it is still there, only accepted.
+SEVERITY = (Status.FAIL, Status.ERROR, Status.WARN, Status.WAIVED, Status.INFO, Status.PASS, Status.SKIP)
 _RANK = {status: rank for rank, status in enumerate(SEVERITY)}
 
 
@@ -32,3 +34,7 @@ FINDINGS = (Status.FAIL, Status.WARN, Status.ERROR)
 def worst(statuses: Iterable[Status], empty: Status = Status.SKIP) -> Status:
     ranked = sorted(statuses, key=_RANK.__getitem__)
     return ranked[0] if ranked else empty
+
+
+# What a check may return: WAIVED is the operator's verdict, never a check's.
+CHECK_STATUSES = tuple(status for status in Status if status is not Status.WAIVED)

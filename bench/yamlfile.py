@@ -23,6 +23,14 @@ class _LineMap(dict):
         self.key_lines: dict[Any, int] = {}
 
 
+class _LineList(list):
+    """A YAML sequence that remembers the line of each item (scalars have no line of their own)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.item_lines: list[int] = []
+
+
 class _DuplicateKey(Exception):
     def __init__(self, key: Any, line: int):
         self.key, self.line = key, line
@@ -49,7 +57,16 @@ def _construct_mapping(loader: Any, node: Any) -> _LineMap:
     return result
 
 
+def _construct_sequence(loader: Any, node: Any) -> _LineList:
+    result = _LineList()
+    for item in node.value:
+        result.append(loader.construct_object(item, deep=True))
+        result.item_lines.append(item.start_mark.line + 1)
+    return result
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 def parse_yaml(text: str, path: str, error: type[FileInputError] = FileInputError) -> Any:

@@ -396,14 +396,9 @@ def machine(client: Any) -> list[str]:
     import docker
     import psutil
 
-    model = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from machine import cpu_model
+
+    model = cpu_model()
     distro = ""
     try:
         for line in Path("/etc/os-release").read_text().splitlines():

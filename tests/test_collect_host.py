@@ -7,7 +7,7 @@ import pytest
 from bench.collect.files import collect_files, locate, stat_file
 from bench.collect.system import (collect_audit, collect_docker_group, collect_mounts, docker_cli, parse_fstab,
                                  parse_mountinfo)
-from bench.facts import DaemonFacts, EngineFacts, Facts
+from bench.facts import DaemonFacts, EngineFacts, Facts, Listener
 from bench.hostio import Host
 from helpers import make
 
@@ -267,6 +267,69 @@ def test_the_cli_of_a_mounted_root_is_never_run(tmp_path):
     _fake_cli(tmp_path, "Docker version 28.2.2, build x")
     cli, error = docker_cli(Host(root=str(tmp_path), environ={"PATH": str(tmp_path)}))
     assert cli is None and "--root" in error
+
+
+@pytest.mark.parametrize("argv0, expected", [("/usr/sbin/dockerd", ["/usr/sbin/dockerd"]), ("dockerd", [])])
+def test_the_daemon_binary_comes_from_its_command_line_when_exe_cannot_be_read(fake_root, argv0, expected):
+    # From a container without CAP_SYS_PTRACE /proc/PID/exe cannot be read; a relative program name
+    # says nothing about which file runs, so nothing is guessed.
+    daemon = daemon_facts(argv=(argv0, "-H", "fd://"))
+    daemon.exe = None
+    found, notes = locate(Host(str(fake_root)), Facts(daemon=daemon, engine=EngineFacts(error=None)))
+    assert found["daemon-binary"] == expected
+    assert ("daemon-binary" in notes) == (not expected)
+
+
+def test_the_daemon_binary_is_its_exe_when_readable(fake_root):
+    daemon = daemon_facts(argv=("/opt/other/dockerd", "-H", "fd://"))
+    found, _ = locate(Host(str(fake_root)), Facts(daemon=daemon, engine=EngineFacts(error=None)))
+    assert found["daemon-binary"] == ["/usr/bin/dockerd"]
+
+
+def _proc_with_a_listening_socket(root):
+    make(root, "/proc/4242/net/unix",
+         "Num       RefCount Protocol Flags    Type St Inode Path\n"
+         "0000000000000000: 00000002 00000000 00010000 0001 01 111 /run/docker.sock\n"
+         "0000000000000000: 00000002 00000000 00010000 0001 01 222 /run/other.sock\n")
+    for table in ("tcp", "tcp6"):
+        make(root, f"/proc/4242/net/{table}", "  sl  local_address rem_address   st\n")
+    (root / "proc/4242/fd").mkdir()
+    os.symlink("socket:[111]", root / "proc/4242/fd/3")
+    os.symlink("/dev/null", root / "proc/4242/fd/0")
+
+
+def test_the_sockets_a_process_holds_come_from_its_fds(fake_root):
+    _proc_with_a_listening_socket(fake_root)
+    assert Host(str(fake_root)).listeners(4242) == [Listener("unix", "/run/docker.sock")]
+
+
+def test_fd_links_that_may_not_be_read_are_an_error_not_no_sockets(fake_root, monkeypatch):
+    # In a container without CAP_SYS_PTRACE /proc/PID/fd lists, but its links cannot be read:
+    # "listens on nothing" would be a false reading (the daemon's TCP socket unseen).
+    _proc_with_a_listening_socket(fake_root)
+    real_readlink = os.readlink
+
+    def denied(path, *args, **kwargs):
+        if "/proc/4242/fd/" in str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_readlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "readlink", denied)
+    with pytest.raises(PermissionError):
+        Host(str(fake_root)).listeners(4242)
+
+
+def test_an_fd_closed_while_looked_at_is_skipped(fake_root, monkeypatch):
+    _proc_with_a_listening_socket(fake_root)
+    real_readlink = os.readlink
+
+    def closing(path, *args, **kwargs):
+        if str(path).endswith("/proc/4242/fd/0"):
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return real_readlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "readlink", closing)
+    assert Host(str(fake_root)).listeners(4242) == [Listener("unix", "/run/docker.sock")]
 
 
 def test_the_daemons_socket_paths_are_resolved_with_the_bind_sources(fake_root):

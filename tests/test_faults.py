@@ -4,7 +4,6 @@ bad configuration, reports that stay well-formed whatever the host holds, and a 
 reader ever sees half of."""
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess
@@ -18,6 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from busy_host import container_copies
+from consumers import check_tool_formats
 from helpers import (HARDENED_FACTS, apply_case, assert_inert_text, by_id, hardened_data, junit_schema, report_schema,
                      run_bench, run_main, unix_server, write_facts)
 
@@ -252,6 +253,7 @@ def check_all_formats(args: list[str]) -> dict[str, str]:
             junit_schema().validate(out)
             ET.fromstring(out.encode("utf-8"))
         outputs[fmt + ("-colour" if "always" in extra else "")] = out
+    outputs.update(check_tool_formats(lambda argv: run_main(argv)[::2], args))
     return outputs
 
 
@@ -293,14 +295,9 @@ def test_non_utf8_and_hostile_file_names_stay_inert(tmp_path):
 
 def big_facts(count: int) -> dict:
     data = hardened_data()
-    base = data["containers"]["items"]
-    items = []
-    for n in range(count):
-        item = copy.deepcopy(base[n % len(base)])
-        item["id"] = f"{n:064x}"
-        item["name"] = f"{item['name']}-{n}"
+    items = container_copies(data, count, lambda n, item: f"{item['name']}-{n}")
+    for n, item in enumerate(items):
         item["inspect"]["HostConfig"]["Privileged"] = n % 3 == 0  # findings: long item lists
-        items.append(item)
     data["containers"]["items"] = items
     return data
 

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from bench.reporters.json_report import _emit, render_json, report_data
 from bench.sanitize import json_text
-from test_reporters import mixed_report  # noqa: F401  (the fixture: a report with every status)
 
 
 def _reference(value: Any) -> str:

@@ -35,6 +35,8 @@ def test_wheel_carries_checks_and_profiles(installed):
     assert "bench/_data/profiles/cis-docker-1.11.0.yaml" in names
     assert "bench/_data/checks/containers.yaml" in names and "bench/_data/checks/containers.py" in names
     assert "bench/reporters/report-schema.json" in names
+    for template in ("base.html.j2", "report.html.j2", "fleet.html.j2", "macros.html.j2", "report.css", "report.js"):
+        assert f"bench/reporters/templates/{template}" in names
 
 
 def test_installed_tool_runs_from_elsewhere(installed, tmp_path):
@@ -49,6 +51,10 @@ def test_installed_tool_runs_from_elsewhere(installed, tmp_path):
                            capture_output=True, text=True, cwd=tmp_path, env=clean_env)
     assert audit.returncode == 0, audit.stderr
     assert json.loads(audit.stdout)["summary"]["FAIL"] == 0
+    html = subprocess.run([str(env_dir / "bin" / "docker-cis-bench"), "--facts", str(HARDENED_FACTS), "-f", "html"],
+                          capture_output=True, text=True, cwd=tmp_path, env=clean_env)
+    assert html.returncode == 0, html.stderr
+    assert "<article class=\"rec\"" in html.stdout   # templates found in the wheel, Jinja2 installed with it
     checks = subprocess.run([str(env_dir / "bin" / "docker-cis-bench"), "list", "--checks"],
                             capture_output=True, text=True, cwd=tmp_path, env=clean_env)
     assert "checks/containers.py" in checks.stdout

@@ -4,7 +4,6 @@ import re
 import xml.etree.ElementTree as ET
 
 import jsonschema
-import pytest
 
 from bench.evaluate import build_report, evaluate
 from bench.selection import select_recommendations
@@ -20,17 +19,6 @@ def report_for(data, profile, checks):
     facts = facts_of(data)
     results = evaluate(select_recommendations(profile), checks.checks, facts)
     return build_report(profile, results, facts, "2026-11-27T00:00:00+00:00")
-
-
-@pytest.fixture
-def mixed_report(profile, checks):
-    """A host with findings of every kind: FAIL, WARN, ERROR, SKIP, INFO, PASS."""
-    data = apply_case(hardened_data(), {
-        "daemon_json": {"icc": "__delete__", "default-ulimits": "__delete__"},
-        "container": {"name": "web", "inspect": {"HostConfig": {"Privileged": True, "NetworkMode": "host"}}},
-        "facts": {"audit": {"error": "auditctl: permission denied", "rules": []}},
-    })
-    return report_for(data, profile, checks)
 
 
 def test_json_report_matches_its_schema_and_contract(mixed_report):
@@ -90,8 +78,10 @@ def test_junit_warn_fails_when_asked(mixed_report):
 def test_text_report_groups_sections_and_lists_offenders(mixed_report):
     text = render_text(mixed_report, colour=False, remediation=True)
     assert "[5] Container Runtime" in text
-    line = next(l for l in text.splitlines() if l.startswith("5.4 "))
-    assert "FAIL" in line and "web" in line
+    lines = text.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("5.4 "))
+    assert "FAIL" in lines[start] and "1 of 2 containers" in " ".join(lines[start:start + 2])
+    assert lines[start + 2].split()[:2] == ["FAIL", "web:"]   # the offender, under its recommendation
     assert "remediation:" in text
     assert "\x1b" not in text
     assert re.search(r"Totals: PASS \d+  FAIL \d+  WARN \d+  INFO \d+  SKIP \d+  ERROR \d+", text)

@@ -1,11 +1,12 @@
 """Cron and CI workflows: baselines, quiet runs, stable JUnit, merged fleet reports."""
 import json
 
+import jsonschema
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from bench.cli import main
-from helpers import apply_case, hardened_data, run_main, write_case, write_facts
+from helpers import apply_case, hardened_data, report_schema, run_main, write_case, write_facts
 
 
 def facts_file(tmp_path, name, case):
@@ -67,6 +68,64 @@ def test_a_bad_baseline_is_a_usage_error(tmp_path, capsys):
     assert "not a docker-cis-bench JSON report" in capsys.readouterr().err
 
 
+def test_a_missing_baseline_is_the_first_run(tmp_path, capsys):
+    """The first night of a nightly job: no yesterday.json yet. The audit runs, every finding is
+    new, one line says so, and the report is written to become the next night's baseline."""
+    facts = facts_file(tmp_path, "f.json", dict(HOSTNET_WEB, daemon_json={"icc": "__delete__"}))
+    missing, today = tmp_path / "yesterday.json", tmp_path / "today.json"
+    assert main(["--facts", facts, "-q", "-f", "json", "-o", str(today), "--baseline", str(missing),
+                 "--fail-on", "new"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out.count("\n") == 1
+    assert f"first run, no baseline {missing} yet: 2 new" in captured.out
+    data = json.loads(today.read_text())
+    assert data["baseline"] == {"source": str(missing), "new": 2, "unchanged": 0, "fixed": 0, "fixed_findings": [],
+                                "first_run": True}
+    jsonschema.validate(data, report_schema())
+    flagged = {(r["id"], i["resource"]): i.get("change") for r in data["results"] for i in r.get("items") or []
+               if i["status"] in ("FAIL", "WARN", "ERROR")}
+    assert flagged == {("5.9", "web"): "new"}
+    assert next(r for r in data["results"] if r["id"] == "2.1")["change"] == "new"
+    assert not missing.exists()
+    # The text report says it in one line.
+    code, out, _ = run_main(["--facts", facts, "--baseline", str(missing)])
+    flat = " ".join(out.split())     # the text report wraps long lines to its width
+    assert code == 1 and flat.count("No baseline:") == 1 and "Since " not in flat
+    assert f"No baseline: {missing} does not exist yet (first run); all 2 findings are new" in flat
+    # The next night compares with it: nothing new.
+    today.rename(missing)
+    assert main(["--facts", facts, "-q", "--baseline", str(missing), "--fail-on", "new"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_a_first_run_with_no_finding_passes_fail_on_new(tmp_path, capsys):
+    facts = facts_file(tmp_path, "f.json", {})
+    assert main(["--facts", facts, "-q", "--baseline", str(tmp_path / "none.json"), "--fail-on", "new"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("kind", ["directory", "no-directory", "dangling-link", "malformed", "not-utf8"])
+def test_a_baseline_that_exists_but_cannot_be_read_is_refused(tmp_path, capsys, kind):
+    baseline = tmp_path / "yesterday.json"
+    if kind == "directory":
+        baseline.mkdir()
+    elif kind == "no-directory":
+        baseline = tmp_path / "typo" / "yesterday.json"
+    elif kind == "dangling-link":
+        baseline.symlink_to(tmp_path / "gone.json")
+    elif kind == "malformed":
+        baseline.write_text('{"schema_version": 1, "results": [')
+    else:
+        baseline.write_bytes(b"\xff\xfe")
+    today = tmp_path / "today.json"
+    facts = facts_file(tmp_path, "f.json", {})
+    assert main(["--facts", facts, "-f", "json", "-o", str(today), "--baseline", str(baseline)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("docker-cis-bench: error: baseline: "), err
+    assert str(baseline) in err and len(err.strip().splitlines()) == 1
+    assert not today.exists()
+
+
 def test_quiet_with_output_writes_the_report_and_one_line(tmp_path, capsys):
     facts = facts_file(tmp_path, "f.json", HOSTNET_WEB)
     report = tmp_path / "r.json"
@@ -115,6 +174,26 @@ def test_merge_ranks_recommendations_across_hosts(tmp_path, capsys):
     assert main(["merge", *reports]) == 0
     text = capsys.readouterr().out
     assert "3 hosts" in text and "5.9" in text
+
+
+def test_merge_reads_reports_of_an_edition_labelled_automated_or_manual(tmp_path, capsys):
+    """Such a report's score carries a second score (over the Automated ones): merge keeps both."""
+    from report_cases import write_assessment_profile
+
+    relabelled = write_assessment_profile(tmp_path)
+    reports = []
+    for host, profile in (("alpha", []), ("beta", ["--profile", relabelled])):
+        data = apply_case(hardened_data(), HOSTNET_WEB)
+        data["host"]["hostname"] = host
+        out = tmp_path / f"{host}.json"
+        main(["--facts", write_facts(tmp_path / f"{host}.facts", data), "-f", "json", "-o", str(out), *profile])
+        reports.append(str(out))
+    capsys.readouterr()
+    assert main(["merge", *reports, "--format", "json"]) == 0
+    hosts = {h["hostname"]: h for h in json.loads(capsys.readouterr().out)["hosts"]}
+    beta = json.loads(open(reports[1]).read())["score"]
+    assert hosts["beta"]["score"] == beta and beta["automated"]["judged"] > 0
+    assert "automated" not in hosts["alpha"]["score"]
 
 
 def test_merge_refuses_what_is_not_a_report(tmp_path, capsys):

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
+import time
 from typing import Any
 
 from bench import TOOL_NAME
-from bench.cli.common import collect, load_catalog, load_profile, shipped_profiles, write
+from bench.cli.common import collect, load_catalog, load_profile, shipped_profiles, terminal_width
 from bench.profile import better_edition
 from bench.cli.parser import EXIT_FINDINGS, EXIT_OK, FAIL_ON, UsageError, split_list
+from bench.outputs import Output, parse_outputs, render_outputs, write_outputs
+from bench.reporters import FORMATS
 
 
 def run(args: argparse.Namespace) -> int:
@@ -17,14 +21,21 @@ def run(args: argparse.Namespace) -> int:
     from bench.reporters import renderer
     from bench.selection import selection_for
 
-    started = now()
+    started, clock = now(), time.monotonic()
+    outputs = parse_outputs(args.output, args.format, FORMATS)
     if args.fail_on == "new" and not args.baseline:
         raise UsageError("--fail-on new needs --baseline REPORT.json")
+    waivers = None
+    if args.waivers:
+        from bench.waivers import load_waivers
+
+        # Read before collecting: a malformed file must stop the run before any work.
+        waivers = load_waivers(args.waivers)
     earlier = None
     if args.baseline:
         from bench.baseline import load_baseline
 
-        earlier = load_baseline(args.baseline)
+        earlier = load_baseline(args.baseline)   # None: no such file yet, the first run
     catalog = load_catalog(args)
     editions = shipped_profiles(args, catalog)
     auto = args.profile == "auto"
@@ -50,8 +61,15 @@ def run(args: argparse.Namespace) -> int:
                        every_container=args.all or _all_requested(facts.containers))
     report = build_report(profile, results, facts, started, source, checks=catalog.checks)
     report.profile_reason = reason
+    report.duration_seconds = time.monotonic() - clock
     report.hint = "" if auto else better_edition(profile, _engine_version(facts), editions)
-    if earlier is not None:
+    if waivers is not None:
+        from bench.profile import concordance
+        from bench.waivers import apply_waivers
+
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        report.waivers = apply_waivers(report, waivers, today, concordance(editions).get(profile.id, {}))
+    if args.baseline:
         from bench.baseline import compare
 
         report.baseline = compare(report, earlier, args.baseline)
@@ -60,12 +78,17 @@ def run(args: argparse.Namespace) -> int:
         failing = bool(report.baseline.new)
     else:
         failing = any(r.status in FAIL_ON[args.fail_on] for r in report.results)
-    colour = args.color == "always" or (args.color == "auto" and not args.output and sys.stdout.isatty()
-                                        and "NO_COLOR" not in os.environ)
-    if args.output or not args.quiet:
-        text = renderer(args.format)(report, colour=colour, remediation=args.remediation, wide=args.wide,
-                                     warn_fails=args.fail_on == "warn")
-        write(args, text)
+    terminal = sys.stdout.isatty()
+
+    def render(output: Output) -> str:
+        shown = output.path is None and terminal
+        colour = args.color == "always" or (args.color == "auto" and shown and "NO_COLOR" not in os.environ)
+        # On a terminal the text report fits its width; anywhere else (a file, a pipe, a CI log) 100 columns.
+        return renderer(output.format)(report, colour=colour, remediation=args.remediation, wide=args.wide,
+                                       warn_fails=args.fail_on == "warn", width=terminal_width() if shown else 100)
+
+    # --quiet leaves out what would go to stdout; the files are written all the same.
+    write_outputs(render_outputs([o for o in outputs if o.path is not None or not args.quiet], render))
     if args.quiet and failing:
         from bench.reporters.text import summary_line
 

@@ -22,8 +22,12 @@ def record(args: argparse.Namespace) -> int:
 
 def merge(args: argparse.Namespace) -> int:
     from bench.merge import merge_reports, render_merge
+    from bench.outputs import parse_outputs, render_outputs, write_outputs
+    from bench.reporters import FLEET_FORMATS, FORMATS
 
-    write(args, render_merge(merge_reports(args.reports), args.format, args.top))
+    outputs = parse_outputs(args.output, args.format, FLEET_FORMATS, FORMATS)
+    fleet = merge_reports(args.reports)
+    write_outputs(render_outputs(outputs, lambda output: render_merge(fleet, output.format, args.top)))
     return EXIT_OK
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,11 @@ def write(args: argparse.Namespace, text: str, mode: int = 0o644) -> None:
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
+
+
+def terminal_width() -> int:
+    """Columns of the terminal standard output is on: the text report's width there."""
+    return shutil.get_terminal_size((100, 24)).columns
 
 
 def host(args: argparse.Namespace) -> Any:

@@ -6,6 +6,7 @@ from typing import Optional, Sequence
 
 from bench import TOOL_NAME, __version__
 from bench.errors import InputError
+from bench.reporters import FLEET_FORMATS, FORMATS
 from bench.status import Status
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -56,7 +57,6 @@ def _add_collection_options(p: argparse.ArgumentParser) -> None:
                         "else unix:///var/run/docker.sock, else a rootless daemon's $XDG_RUNTIME_DIR/docker.sock)")
     p.add_argument("--timeout", type=_positive, default=10.0, metavar="SECONDS",
                    help="timeout for each Docker API call (default: 10)")
-    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout")
     p.add_argument("--checks-dir", action="append", default=[], metavar="DIR",
                    help="also load the YAML checks in DIR (repeatable)")
     p.add_argument("--root", default="/", metavar="PATH",
@@ -70,18 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="audit this host (the default command)")
     _add_collection_options(audit)
+    audit.add_argument("--output", "-o", action="append", metavar="[FORMAT:]FILE",
+                       help="write the report to FILE (atomically) instead of stdout; repeatable, each with a format "
+                            "of its own: -o json:report.json -o html:report.html (FILE - is stdout)")
     audit.add_argument("--profile", default=None, metavar="ID|FILE|auto",
                        help="benchmark edition (default: cis-docker-1.11.0; auto: the edition written for the "
                             "engine audited; `list --profiles` lists them)")
     audit.add_argument("--check", action="append", metavar="ID", help="only these CIS ids, sections or check ids")
     audit.add_argument("--skip", action="append", metavar="ID", help="leave out these CIS ids, sections or check ids")
     audit.add_argument("--level", type=int, choices=(1, 2), help="1: level 1 only; 2: levels 1 and 2 (default: all)")
-    audit.add_argument("--format", "-f", choices=("text", "json", "junit"), default="text")
+    audit.add_argument("--format", "-f", choices=FORMATS, default="text",
+                       help="report format (default text; also the format of an --output without FORMAT:)")
     audit.add_argument("--fail-on", choices=tuple(FAIL_ON), default="fail",
                        help="exit 1 when a result is at least this bad (default: fail; ERROR counts as fail); "
                             "new: only on findings not in the --baseline report")
     audit.add_argument("--baseline", metavar="REPORT.json",
                        help="mark findings new, unchanged or fixed since an earlier JSON report")
+    audit.add_argument("--waivers", metavar="FILE",
+                       help="accepted findings (YAML: id, resource glob, justification, owner, expires): "
+                            "reported as WAIVED, never as passed, and left out of --fail-on")
     audit.add_argument("--facts", metavar="FILE", help="audit a recorded facts file instead of this host")
     audit.add_argument("--param", action="append", default=[], metavar="CHECK.NAME=VALUE",
                        help="change a check's setting, e.g. engine-version-supported.minimum=27.0 "
@@ -90,12 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--quiet", "-q", action="store_true",
                        help="print only a one-line summary, and nothing when no result reaches --fail-on "
                             "(the report still goes to --output)")
-    audit.add_argument("--wide", action="store_true", help="do not shorten titles and details (text)")
+    audit.add_argument("--details", "--wide", dest="wide", action="store_true",
+                       help="list every resource on a line of its own and cut no detail (text)")
     audit.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                        help="colour the text report (auto: on a terminal, unless NO_COLOR is set)")
 
     record = sub.add_parser("record", help="write this host's facts to a JSON file for a later audit")
     _add_collection_options(record)
+    record.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
     lister = sub.add_parser("list", help="list the profile's recommendations and their checks")
     lister.add_argument("--profile", default=None, metavar="ID|FILE",
@@ -108,9 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     merge = sub.add_parser("merge", help="combine JSON reports from many hosts into one summary")
     merge.add_argument("reports", nargs="+", metavar="REPORT.json")
-    merge.add_argument("--format", "-f", choices=("text", "json"), default="text")
-    merge.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout")
-    merge.add_argument("--top", type=int, default=15, metavar="N", help="how many recommendations to rank (default 15)")
+    merge.add_argument("--format", "-f", choices=FLEET_FORMATS, default="text")
+    merge.add_argument("--output", "-o", action="append", metavar="[FORMAT:]FILE",
+                       help="write to FILE (atomically) instead of stdout; repeatable: -o html:fleet.html -o "
+                            "prometheus:fleet.prom")
+    merge.add_argument("--top", type=int, default=15, metavar="N", help="how many hosts and recommendations to rank (default 15)")
     return parser
 
 

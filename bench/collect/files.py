@@ -86,8 +86,12 @@ def locate(host: Host, facts: Facts) -> tuple[dict[str, list[str]], dict[str, st
     found["docker-binary"] = ["/usr/bin/docker"] if _exists(host, "/usr/bin/docker") else []
     if not found["docker-binary"]:
         notes["docker-binary"] = "/usr/bin/docker does not exist"
-    found["daemon-binary"] = _unique(host, [daemon.exe] if daemon.exe else [])
-    if not daemon.exe:
+    # /proc/PID/exe needs ptrace rights, which an audit from a container lacks: the absolute
+    # program path of the daemon's command line names the same file then. A bare name says nothing
+    # about which file runs, so nothing is guessed.
+    program = daemon.exe or (daemon.argv[0] if daemon.argv and daemon.argv[0].startswith("/") else None)
+    found["daemon-binary"] = _unique(host, [program] if program else [])
+    if not program:
         notes["daemon-binary"] = "the daemon's executable is not known"
     for role, path in (("docker-containerd", "/usr/bin/docker-containerd"), ("docker-runc", "/usr/bin/docker-runc")):
         found[role] = [path] if _exists(host, path) else []

@@ -1,27 +1,32 @@
 """Reporters turn a Report into text. They do no I/O: the CLI writes what they return."""
 from __future__ import annotations
 
+import importlib
 from typing import Callable
 
 from bench.results import Report
 
-FORMATS = ("text", "json", "junit")
+# format -> (module, function); imported when asked for, so a text report never loads Jinja2.
+_RENDERERS = {
+    "text": ("bench.reporters.text", "render_text"),
+    "json": ("bench.reporters.json_report", "render_json"),
+    "junit": ("bench.reporters.junit", "render_junit"),
+    "sarif": ("bench.reporters.sarif", "render_sarif"),
+    "ocsf": ("bench.reporters.ocsf", "render_ocsf"),
+    "prometheus": ("bench.reporters.prometheus", "render_prometheus"),
+    "html": ("bench.reporters.html", "render_html"),
+}
+FORMATS = tuple(_RENDERERS)
+# The formats a merged fleet report (`merge`) can be written in.
+FLEET_FORMATS = ("text", "json", "html", "prometheus")
 
 
 def renderer(name: str) -> Callable[..., str]:
-    if name == "text":
-        from bench.reporters.text import render_text
-
-        return render_text
-    if name == "json":
-        from bench.reporters.json_report import render_json
-
-        return render_json
-    if name == "junit":
-        from bench.reporters.junit import render_junit
-
-        return render_junit
-    raise ValueError(f"unknown format {name!r}")
+    try:
+        module, function = _RENDERERS[name]
+    except KeyError:
+        raise ValueError(f"unknown format {name!r}") from None
+    return getattr(importlib.import_module(module), function)
 
 
-__all__ = ["FORMATS", "Report", "renderer"]
+__all__ = ["FLEET_FORMATS", "FORMATS", "Report", "renderer"]

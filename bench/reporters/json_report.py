@@ -26,8 +26,12 @@ def result_data(result: RecommendationResult, baseline: Any = None) -> dict[str,
         "details": result.details,
         "remediation": result.remediation,
         "checks": list(result.checks),
-        "items": [{"resource": i.resource, "status": i.status.value, "detail": i.detail} for i in result.items],
+        "items": [_item(i) for i in result.items],
     }
+    if result.waivers:
+        data["waivers"] = [waiver_data(w) for w in result.waivers]
+    if result.expired_waivers:
+        data["expired_waivers"] = [waiver_data(w) for w in result.expired_waivers]
     if baseline is not None:
         for item in data["items"]:
             if Status(item["status"]) in FINDINGS:
@@ -41,7 +45,30 @@ def result_data(result: RecommendationResult, baseline: Any = None) -> dict[str,
     return data
 
 
-def _profile(report: Report) -> dict[str, Any]:
+def _item(item: Any) -> dict[str, Any]:
+    data = {"resource": item.resource, "status": item.status.value, "detail": item.detail}
+    if item.waiver is not None:
+        data["waiver"] = waiver_data(item.waiver)
+    return data
+
+
+def waiver_data(waiver: Any) -> dict[str, Any]:
+    return {"id": waiver.id, "resource": waiver.resource, "justification": waiver.justification,
+            "owner": waiver.owner, "expires": waiver.expires.isoformat(), "source": waiver.source}
+
+
+def _waivers(outcome: Any) -> dict[str, Any]:
+    return {
+        "source": outcome.source, "date": outcome.today.isoformat(), **outcome.counts(),
+        "expired": [dict(waiver_data(w), findings=len(found)) for w, found in outcome.expired.items()],
+        "stale": [waiver_data(w) for w in outcome.stale],
+        "not_in_edition": [waiver_data(w) for w in outcome.untranslated],
+    }
+
+
+def profile_data(report: Report) -> dict[str, Any]:
+    """The profile audited against: id and title, its edition and how it labels recommendations,
+    and with --profile auto why it was chosen (the other formats carry it too)."""
     data = {"id": report.profile_id, "title": report.profile_title}
     if report.profile_edition:
         data.update(edition=report.profile_edition, labels=report.profile_labels)
@@ -50,7 +77,9 @@ def _profile(report: Report) -> dict[str, Any]:
     return data
 
 
-def _score(report: Report, passed: int, judged: int) -> dict[str, Any]:
+def score_data(report: Report) -> dict[str, Any]:
+    """The score and, for an edition labelled Automated/Manual, the score over the Automated ones."""
+    passed, judged = report.score()
     score: dict[str, Any] = {"passed": passed, "judged": judged}
     if report.profile_labels == "assessment":
         auto_passed, auto_judged = report.score("Automated")
@@ -59,18 +88,17 @@ def _score(report: Report, passed: int, judged: int) -> dict[str, Any]:
 
 
 def report_data(report: Report) -> dict[str, Any]:
-    passed, judged = report.score()
     data = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "tool": {"name": report.tool_name, "version": report.tool_version},
-        "profile": _profile(report),
+        "profile": profile_data(report),
         "host": {"hostname": report.hostname, "docker_version": report.docker_version},
         "started_at": report.started_at,
         "finished_at": report.finished_at,
         "facts_source": report.facts_source,
         "sections": dict(report.sections),
         "summary": report.summary(),
-        "score": _score(report, passed, judged),
+        "score": score_data(report),
         "notes": list(report.notes),
         "results": [result_data(r, report.baseline) for r in report.results],
     }
@@ -79,12 +107,27 @@ def report_data(report: Report) -> dict[str, Any]:
     if report.checks:
         data["checks"] = {c.id: {"title": c.title, "description": c.description, "rationale": c.rationale,
                                  "references": list(c.references)} for c in report.checks.values()}
+    if report.waivers is not None:
+        data["waivers"] = _waivers(report.waivers)
     if report.baseline is not None:
         data["baseline"] = {
             "source": report.baseline.source, **report.baseline.counts(),
             "fixed_findings": [{"id": i, "resource": r, "status": s} for i, r, s in report.baseline.fixed],
         }
+        if report.baseline.first_run:
+            data["baseline"]["first_run"] = True
     return data
+
+
+def scrub(value: Any) -> Any:
+    """Every string made encodable (lone surrogates escaped), keys included."""
+    if isinstance(value, str):
+        return json_text(value)
+    if isinstance(value, dict):
+        return {json_text(str(k)): scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
 
 
 def _string(text: str) -> str:

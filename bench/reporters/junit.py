@@ -1,5 +1,6 @@
 """JUnit XML, shaped the way CI systems display it well: a testsuite per benchmark section, a
-testcase per recommendation. FAIL is a failure, ERROR an error, SKIP and INFO are skipped, WARN
+testcase per recommendation. FAIL is a failure, ERROR an error, SKIP, INFO and WAIVED are skipped
+(a waived one with the waiver's reason as its message), WARN
 passes with the finding in system-out (or fails, when the user asked WARN to fail).
 
 Validates against Jenkins' junit-10.xsd. Names and classnames depend only on the profile and the
@@ -59,8 +60,11 @@ def _testcase(report: Report, result: RecommendationResult, warn_fails: bool) ->
         child = ET.SubElement(case, "error", {"type": "ERROR", "message": xml_text(result.details[:500])})
         child.text = xml_text(_body(result, (Status.ERROR,)))
         outcome = "error"
-    elif status in (Status.SKIP, Status.INFO):
-        child = ET.SubElement(case, "skipped", {"type": status.value, "message": xml_text(result.details[:500])})
+    elif status in (Status.SKIP, Status.INFO, Status.WAIVED):
+        message = result.details
+        if status == Status.WAIVED and result.waivers:
+            message = "waived: " + "; ".join(w.describe() for w in result.waivers)
+        child = ET.SubElement(case, "skipped", {"type": status.value, "message": xml_text(message[:500])})
         child.text = xml_text(_body(result, tuple(Status)))
         outcome = "skipped"
     if status in (Status.WARN, Status.PASS) and outcome == "passed":

@@ -11,7 +11,7 @@ from bench.check import Check
 from bench.facts import Facts
 from bench.operators import AUDIT_OPERATORS, OPERATORS, OperandError
 from bench.results import CheckResult
-from bench.status import Status
+from bench.status import CHECK_STATUSES, Status
 from bench.yaml_checks.params import prepare_override
 from bench.yaml_checks.spec import CheckFileError, YamlCheckSpec
 from bench.yaml_checks.targets import TARGETS
@@ -115,12 +115,12 @@ def _parse_spec(entry: Any, path: str, index: int) -> YamlCheckSpec:
     return YamlCheckSpec(
         id=raw_id, title=title.strip(), target=target_name, op=op, expected=expected, field=field, files=files,
         has_default="default" in entry, default=default,
-        when_absent=status_field("when_absent", tuple(Status), None),
-        when_missing=status_field("when_missing", tuple(Status), Status.SKIP) or Status.SKIP,
+        when_absent=status_field("when_absent", CHECK_STATUSES, None),
+        when_missing=status_field("when_missing", CHECK_STATUSES, Status.SKIP) or Status.SKIP,
         on_fail=status_field("on_fail", (Status.FAIL, Status.WARN, Status.INFO), Status.FAIL) or Status.FAIL,
         source=f"{path}:{line}", description=entry.get("description", "").strip(),
         rationale=entry.get("rationale", "").strip(), references=tuple(r.strip() for r in references),
-        when_rootless=status_field("when_rootless", tuple(Status), None))
+        when_rootless=status_field("when_rootless", CHECK_STATUSES, None))
 
 
 def compile_check(spec: YamlCheckSpec) -> Check:

@@ -23,6 +23,7 @@ import jsonschema
 import pytest
 import yaml
 
+from bench.status import Status
 from helpers import REPO, by_id, junit_schema, report_schema, run_bench, without_docker_env
 from integration_env import Env
 
@@ -385,7 +386,7 @@ class AuditContract:
     @pytest.mark.parametrize("scope", SCOPES)
     def test_exit_status_and_summary(self, reports: dict[str, Any], scope: str) -> None:
         report = reports[scope]
-        counted = {s: 0 for s in ("PASS", "FAIL", "WARN", "INFO", "SKIP", "ERROR")}
+        counted = {s.value: 0 for s in Status}
         for result in report["results"]:
             counted[result["status"]] += 1
         assert report["summary"] == counted

@@ -19,6 +19,7 @@ from typing import Iterator
 import jsonschema
 import pytest
 
+from consumers import check_tool_formats
 from dockerd import Dockerd, docker_cli
 from faults.common import Live, cli, start_with_busybox
 from helpers import assert_inert_text, junit_schema, report_schema
@@ -101,6 +102,14 @@ def test_hostile_strings_stay_inert_in_every_format(hostile: Hostile, tmp_path: 
     root = ET.fromstring(junit.out)
     assert int(root.get("tests", "0")) == 83
 
+    # SARIF, OCSF, Prometheus and HTML: parseable and inert (checked as in tests/test_faults.py).
+    def run(argv: list[str]) -> tuple[int, str]:
+        done = cli(*argv)
+        return done.code, done.err
+
+    tools = check_tool_formats(run, ["--host", host, "--all"])
+    assert "\\x1b]0;pwned\\x07" in tools["html"] and "\x1b" not in tools["html"] + tools["prometheus"]
+
     # The recorded facts keep the data (JSON escapes it) and audit the same.
     facts = tmp_path / "facts.json"
     assert cli("record", "--host", host, "--all", "-o", str(facts)).code == 0
@@ -120,10 +129,11 @@ def test_secrets_never_reach_reports_or_recorded_facts(live: Live, tmp_path: Pat
     assert recorded.code == 0, recorded.err
     assert stat.S_IMODE(facts.stat().st_mode) == 0o600   # even over a 0644 file, with umask 0
     outputs = {"facts": facts.read_bytes()}
-    for fmt in ("json", "text", "junit"):
-        run = cli("--host", live.host, "--all", "-f", fmt, "--wide", *(["--remediation"] if fmt == "text" else []))
-        assert run.code in (0, 1), run.err
-        outputs[fmt] = run.out
+    reports = {fmt: tmp_path / f"report.{fmt}" for fmt in ("json", "text", "junit", "sarif", "ocsf", "prometheus", "html")}
+    run = cli("--host", live.host, "--all", "--details", "--remediation",
+              *[arg for fmt, path in reports.items() for arg in ("-o", f"{fmt}:{path}")])
+    assert run.code in (0, 1), run.err
+    outputs.update({fmt: path.read_bytes() for fmt, path in reports.items()})
     outputs["replayed"] = cli("--facts", str(facts), "-f", "json").out
     for where, data in outputs.items():
         for what, secret in live.secrets.items():
