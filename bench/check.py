@@ -40,10 +40,11 @@ from bench.daemon.view import DaemonView, Value, daemon_view
 from bench.daemon import EffectiveConfig, data_root
 from bench.daemon import listen_addresses as _listen_addresses
 from bench.facts import NOT_COLLECTED, NOT_RECORDED, ContainerFacts, Facts, ImageDetails
-from bench.image_history import (GRANT, INSTALL, Reading, Step, add_sources, assignments, base_layer_index, commands,
-                                 is_root_destination, package_actions, parse_step, read as read_history_line,
-                                 setuid_change, shell_script, source_kind, strips_setuid_everywhere,
-                                 verification_bypasses)
+from bench.build_commands import (GRANT, INSTALL, package_actions, setuid_change, strips_setuid_everywhere,
+                                  verification_bypasses)
+from bench.image_history import (Reading, Step, add_sources, assignments, base_layer_index, commands,
+                                 is_root_destination, parse_step, read as read_history_line, shell_script,
+                                 source_kind)
 from bench.secret_text import MARKER as REDACTION_MARKER, REDACTED, is_secret_name
 from bench.resources import image_name
 from bench.results import (CheckResult, Item, Outcome, errored, failed, info, passed, rollup, skipped,

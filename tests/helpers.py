@@ -19,7 +19,8 @@ from typing import Any, Callable, Iterator, Optional, Union
 
 import pytest
 
-from bench.facts import Facts, facts_from_data
+from bench.facts import Facts
+from bench.facts_file import facts_from_data
 from running import as_restarted
 
 TESTS = Path(__file__).resolve().parent

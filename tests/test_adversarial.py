@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bench.catalog import load_checks
 from bench.evaluate import run_check
-from bench.facts import facts_from_data
+from bench.facts_file import facts_from_data
 from helpers import apply_case, hardened_data
 
 CHECKS = load_checks(plugins=False)

@@ -7,7 +7,8 @@ import os
 from bench.collect.daemon import find_daemon, related_processes
 from bench.collect.files import collect_files, locate
 from bench.daemon.view import build_view
-from bench.facts import DaemonFacts, EngineFacts, Facts, Listener, facts_from_data
+from bench.facts import DaemonFacts, EngineFacts, Facts, Listener
+from bench.facts_file import facts_from_data
 from bench.hostio import Host, ProcessInfo
 from helpers import apply_case, facts_of, hardened_data, make
 
@@ -256,7 +257,7 @@ def test_a_rootless_daemon_leaves_the_system_containerds_files_to_the_system(tmp
 def test_a_recording_of_release_0_1_0_is_never_passed_on_containerds_files():
     from bench.catalog import load_checks
     from bench.evaluate import run_check
-    from bench.facts import read_facts_file
+    from bench.facts_file import read_facts_file
     from helpers import FIXTURES
 
     facts = read_facts_file(str(FIXTURES / "recorded-0.1.0.json"))

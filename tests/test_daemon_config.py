@@ -8,7 +8,7 @@ import pytest
 
 from bench.daemon import (MFLAG, PFLAG, ConfigError, effective_config, generation_of, parse_daemon_json, parse_flags,
                           strip_daemon_command)
-from bench.daemon.flags import go_parse_int
+from bench.daemon.go_values import go_parse_int
 
 
 def settings_of(*argv, version=None):

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from bench.facts import SCHEMA_VERSION, Facts, FactsError, facts_from_data, facts_from_json, facts_to_json
+from bench.facts import SCHEMA_VERSION, Facts
+from bench.facts_file import FactsError, facts_from_data, facts_from_json, facts_to_json
 from bench.serde import to_data
 from helpers import FIXTURES, hardened_data
 

@@ -11,10 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.facts import Facts, facts_from_json, facts_to_json
-from bench.image_history import (GRANT, INSTALL, REFRESH, STRIP, UPGRADE, add_sources, assignments, base_layer_index,
-                                 commands, mode_change, package_action, parse_step, setuid_change, shell_script,
-                                 source_kind, split_build_args, strips_setuid_everywhere, verification_bypasses)
+from bench.facts import Facts
+from bench.facts_file import facts_from_json, facts_to_json
+from bench.build_commands import (GRANT, INSTALL, REFRESH, STRIP, UPGRADE, mode_change, package_action, setuid_change,
+                                  strips_setuid_everywhere, verification_bypasses)
+from bench.image_history import (add_sources, assignments, base_layer_index, commands, parse_step, shell_script,
+                                 source_kind, split_build_args)
 from bench.redact import redact_healthcheck, redact_history_line, value_flags
 from bench.secret_text import REDACTED, is_secret_name
 

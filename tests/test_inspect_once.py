@@ -13,7 +13,7 @@ from bench.cli import main
 import bench.collect.engine as collect_engine_module
 from bench.collect.engine import collect_containers, collect_containers_and_images
 from bench.engine_api.session import MAX_CONCURRENT_INSPECTS, EngineOptions, EngineSession
-from bench.facts import facts_to_json
+from bench.facts_file import facts_to_json
 from helpers import write_check_profile
 
 IMAGE_CHECKS = ["image-healthcheck", "image-no-update-alone", "image-setuid-setgid", "image-copy-not-add",

@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 
 from bench.daemon import (OPTION_KINDS, ConfigError, Setting, effective_config, generation_of, parse_daemon_json,
                           parse_flags, render_flags)
-from bench.daemon.flags import GO_FALSE, GO_TRUE
+from bench.daemon.go_values import GO_FALSE, GO_TRUE
 from bench.daemon.options import OPTIONS
-from bench.facts import FactsError, facts_from_data, facts_from_json
+from bench.facts_file import FactsError, facts_from_data, facts_from_json
 from bench.profile import ProfileError, parse_profile
 from bench.yaml_checks import CheckFileError, load_check_file
 from helpers import hardened_data

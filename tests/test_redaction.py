@@ -1,7 +1,8 @@
 """Secrets stay on the host: inspect data keeps names and drops values that carry credentials."""
 import json
 
-from bench.facts import ContainerFacts, Facts, facts_to_json
+from bench.facts import ContainerFacts, Facts
+from bench.facts_file import facts_to_json
 from bench.redact import REDACTED, redact_inspect
 
 INSPECT = {

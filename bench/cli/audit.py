@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     params = _params(args.param, catalog)
 
     if args.facts:
-        from bench.facts import read_facts_file
+        from bench.facts_file import read_facts_file
 
         facts = read_facts_file(args.facts)
         source = f"facts file {args.facts}"

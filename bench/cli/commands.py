@@ -9,7 +9,8 @@ from bench.cli.parser import EXIT_OK
 
 
 def record(args: argparse.Namespace) -> int:
-    from bench.facts import ALL_NEEDS, facts_to_json
+    from bench.facts import ALL_NEEDS
+    from bench.facts_file import facts_to_json
 
     catalog = load_catalog(args)
     extra_paths = sorted({p for c in catalog for p in c.paths})

@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from bench.daemon.flags import GO_TRUE, engine_version_tuple
+from bench.daemon.flags import engine_version_tuple
+from bench.daemon.go_values import GO_TRUE
 from bench.daemon.options import (ACCEPTED_WITHOUT_FLAG, FLAT_KEYS, IGNORED_KEYS, MFLAG, OPTIONS, PFLAG,
                                   ConfigError, Option, Setting, flag_named_keys, json_keys)
 
