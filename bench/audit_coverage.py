@@ -29,7 +29,7 @@ link's own path records only the link's replacement: partial.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from bench.audit_rules import Field, Rule, RuleSet
 
@@ -230,9 +230,15 @@ def _match_syscalls(rule: Rule, access: _Access) -> int:
 
 
 def _match_fields(rule: Rule, access: _Access, task: bool = False) -> tuple[int, list[str]]:
+    return _all_fields(rule, lambda f: YES if f.name == "key" else MAYBE if task else _match_field(rule, f, access))
+
+
+def _all_fields(rule: Rule, judge: Callable[[Field], int]) -> tuple[int, list[str]]:
+    """A rule matches when every field does (fields are ANDed): NO at the first field that cannot
+    match; MAYBE, with the fields that depend on what this audit cannot see, when any may."""
     result, open_fields = YES, []
     for f in rule.fields:
-        one = YES if f.name == "key" else MAYBE if task else _match_field(rule, f, access)
+        one = judge(f)
         if one == NO:
             return NO, []
         if one == MAYBE:
@@ -304,24 +310,18 @@ def _excluded(rules: RuleSet, verdict: _Verdict, access: _Access) -> _Verdict:
 def _match_exclude(rule: Rule, msgtype: int, access: _Access) -> tuple[int, list[str]]:
     if not rule.fields:
         return NO, []  # audit_filter() matches no rule without fields
-    result, open_fields = YES, []
-    for f in rule.fields:
-        if f.name == "msgtype":
-            number = int(f.value) if f.value.isdigit() else _MSGTYPES.get(f.value.upper())
-            if number is None:
-                one = NO if f.op == "=" else MAYBE  # every type looked at here has its name in _MSGTYPES
-            else:
-                one = YES if _compare(msgtype, f.op, number) else NO
-        elif f.name == "exe" and access.kind == "exec" and f.op in ("=", "!="):
-            one = YES if (f.value == access.name) == (f.op == "=") else NO
-        else:
-            one = YES if f.name == "key" else MAYBE
-        if one == NO:
-            return NO, []
-        if one == MAYBE:
-            result = MAYBE
-            open_fields.append(f.name)
-    return result, open_fields
+    return _all_fields(rule, lambda f: _exclude_field(f, msgtype, access))
+
+
+def _exclude_field(f: Field, msgtype: int, access: _Access) -> int:
+    if f.name == "msgtype":
+        number = int(f.value) if f.value.isdigit() else _MSGTYPES.get(f.value.upper())
+        if number is None:
+            return NO if f.op == "=" else MAYBE  # every type looked at here has its name in _MSGTYPES
+        return YES if _compare(msgtype, f.op, number) else NO
+    if f.name == "exe" and access.kind == "exec" and f.op in ("=", "!="):
+        return YES if (f.value == access.name) == (f.op == "=") else NO
+    return YES if f.name == "key" else MAYBE
 
 
 def _compare(value: int, op: str, other: int) -> bool:

@@ -7,7 +7,7 @@ here, e.g. host files of a remote engine: checks that need it are SKIP). A group
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar, Optional
 
 
@@ -377,14 +377,11 @@ class Facts:
         return value
 
 
-FACT_GROUPS = ("host", "daemon", "engine", "files", "containers", "images", "mounts", "audit",
-               "docker_group", "processes", "execs", "swarm")
+# The fact groups are Facts' fields that hold a Probe, in collection order: named once, above.
+FACT_TYPES: dict[str, type] = {f.name: f.default_factory for f in fields(Facts)  # type: ignore[misc]
+                               if f.default_factory is not MISSING}
+FACT_GROUPS = tuple(FACT_TYPES)
 # Needs that name part of a group, collected only when a selected check asks for it: an image's
 # config and history cost two API calls per image, which the image inventory does not need.
 FACETS = {"image_details": "images"}
 ALL_NEEDS = FACT_GROUPS + tuple(FACETS)
-FACT_TYPES: dict[str, type] = {
-    "host": HostFacts, "daemon": DaemonFacts, "engine": EngineFacts, "files": FilesFacts,
-    "containers": ContainersFacts, "images": ImagesFacts, "mounts": MountsFacts, "audit": AuditFacts,
-    "docker_group": GroupFacts, "processes": ProcessesFacts, "execs": ExecsFacts, "swarm": SwarmFacts,
-}

@@ -248,12 +248,9 @@ def swarm_overlay_encrypted(facts):
     encrypted) included. No overlay network PASSes. A worker lists only the overlay networks its
     tasks use: an unencrypted one FAILs, otherwise SKIP (audit a manager). SKIP when swarm mode is
     not active; ERROR when the networks could not be listed."""
-    not_active = _inactive(facts)
-    if not_active is not None:
-        return not_active
-    missing = _swarm_facts(facts)
-    if missing is not None:
-        return missing
+    not_judged = _inactive(facts) or _swarm_facts(facts)
+    if not_judged is not None:
+        return not_judged
     networks = facts.swarm.networks
     if networks is None:
         return errored(f"the overlay networks could not be listed: {facts.swarm.networks_error or 'not collected'}")
@@ -463,12 +460,9 @@ def swarm_data_path_separated(facts):
     namespace) PASS, on the same interface FAIL; different addresses whose interfaces are unknown
     WARN. SKIP when swarm mode is not active; ERROR when docker-state.json could not be read (SKIP
     for an engine on another host, whose files cannot be read from here)."""
-    not_active = _inactive(facts)
-    if not_active is not None:
-        return not_active
-    missing = _swarm_facts(facts)
-    if missing is not None:
-        return missing
+    not_judged = _inactive(facts) or _swarm_facts(facts)
+    if not_judged is not None:
+        return not_judged
     swarm, state = _swarm(facts), facts.swarm.state
     if state is None:
         unknown = ("the data-path address is kept only in dockerd's docker-state.json, which was not read: "
