@@ -8,7 +8,10 @@ import re
 
 import pytest
 
-from bench.reporters.sarif import FINGERPRINT, render_sarif
+from bench.reporters.sarif import FINGERPRINT, artifact_uri, render_sarif
+from bench.reporters.verdicts import verdicts
+from bench.results import Item, RecommendationResult
+from bench.status import Status
 from consumers import artifact, sarif_errors, sarif_validate
 from report_cases import assessment_profile, busy_data, hostile_data, mixed_data, report_for
 
@@ -181,3 +184,23 @@ def test_the_multitool_accepts_an_edition_labelled_automated_or_manual(checks):
     path.write_text(render_sarif(report_for(mixed_data(), assessment_profile(), checks)), encoding="utf-8")
     validation = sarif_validate(path)
     assert sarif_errors(validation) == [], validation["console"]
+
+
+def _result(check: str, items: list) -> RecommendationResult:
+    status = Status.FAIL if items else Status.WARN
+    return RecommendationResult("7.3", "7", "overlays encrypted", True, 1, status, "", "", [check], items)
+
+
+@pytest.mark.parametrize(("check", "resource", "kind", "uri"), [
+    ("swarm-overlay-encrypted", "backend", "swarm", "docker/swarm/backend"),
+    ("swarm-autolock", "", "swarm", "docker/swarm/swarm-autolock"),
+    ("daemon-icc", "", "daemon", "docker/daemon/daemon-icc"),
+    ("container-privileged", "web", "container", "docker/containers/web"),
+    ("host-docker-group", "", "host", "docker/host/host-docker-group"),
+    ("file-daemon-json-owner", "/etc/docker/daemon.json", "file", "etc/docker/daemon.json"),
+])
+def test_what_a_resource_is_follows_the_check_that_judged_it(check, resource, kind, uri):
+    items = [Item(resource, Status.FAIL, "not encrypted")] if resource else []
+    result = _result(check, items)
+    verdict = verdicts(result)[0]
+    assert (verdict.kind, artifact_uri(result, verdict)) == (kind, uri)

@@ -35,8 +35,8 @@ INFORMATIONAL = (1, "Informational")
 # OCSF's check.severity_id names the CIS levels: Level 1 is 3 Medium, Level 2 is 4 High.
 CIS_LEVEL_SEVERITY = {1: 3, 2: 4}
 RESOURCE_TYPES = {"container": "Docker Container", "image": "Docker Image", "file": "File",
-                  "daemon": "Docker Daemon", "host": "Docker Host", "resource": "Docker Resource"}
-HOST_TYPES = ("Docker Daemon", "Docker Host")   # a verdict on the host as a whole
+                  "daemon": "Docker Daemon", "swarm": "Docker Swarm", "host": "Docker Host",
+                  "resource": "Docker Resource"}
 
 
 def _ms(iso: str) -> int:

@@ -39,7 +39,8 @@ LEVELS = {Status.FAIL: "error", Status.WARN: "warning", Status.ERROR: "note"}
 SECURITY_SEVERITY = {"low": "3.0", "medium": "5.5", "high": "7.5"}
 PRECISION = {"automated": "very-high", "partial": "high", "manual": "medium"}
 FINGERPRINT = "dockerCisBenchFinding/v1"
-PSEUDO = {"container": "docker/containers", "image": "docker/images", "resource": "docker/resources"}
+PSEUDO = {"container": "docker/containers", "image": "docker/images", "swarm": "docker/swarm",
+          "resource": "docker/resources"}
 
 
 def _segment(text: str, safe: str = "") -> str:
@@ -49,10 +50,11 @@ def _segment(text: str, safe: str = "") -> str:
 def artifact_uri(result: RecommendationResult, verdict: Verdict) -> str:
     if verdict.kind == "file":
         return _segment(verdict.resource.lstrip("/"), safe="/") or "docker/files/root"
-    if verdict.kind in PSEUDO:
+    if verdict.kind in PSEUDO and verdict.resource:
         return f"{PSEUDO[verdict.kind]}/{_segment(verdict.resource)}"
+    # A daemon setting, the swarm as a whole, or the host: the check that judged it.
     check = result.checks[0] if result.checks else result.id
-    return f"docker/{'daemon' if verdict.kind == 'daemon' else 'host'}/{_segment(check)}"
+    return f"docker/{verdict.kind if verdict.kind in ('daemon', 'swarm') else 'host'}/{_segment(check)}"
 
 
 def message_text(text: str) -> str:

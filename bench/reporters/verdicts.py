@@ -18,12 +18,15 @@ from bench.results import RecommendationResult, Report
 from bench.status import FINDINGS, Status, worst
 
 # What a resource is, from the shape of its name and the checks that judged it. Check ids start
-# with what they judge (container-*, file-*, daemon-*), whatever benchmark numbers them.
-KINDS = ("container", "image", "file", "daemon", "host", "resource")
+# with what they judge (container-*, file-*, daemon-*, swarm-*), whatever benchmark numbers them.
+KINDS = ("container", "image", "file", "daemon", "swarm", "host", "resource")
 PLURAL = {"container": "containers", "image": "images", "file": "files", "daemon": "daemon settings",
-          "host": "hosts", "resource": "resources"}
+          "swarm": "swarm objects", "host": "hosts", "resource": "resources"}
 _PREFIXES = (("container", ("container-", "exec-")), ("image", ("image-", "images-")),
-             ("daemon", ("daemon-", "engine-")))
+             ("daemon", ("daemon-", "engine-")), ("swarm", ("swarm-",)))
+# Kinds whose verdict without a resource is about that part of the host (a daemon setting, the
+# swarm's configuration) rather than the host as a whole.
+_WHOLE = ("daemon", "swarm")
 SEVERITIES = ("low", "medium", "high")
 
 
@@ -57,7 +60,7 @@ def resource_kind(result: RecommendationResult, resource: str) -> str:
         return "file"
     kind = _checked_kind(result)
     if not resource:
-        return "daemon" if kind == "daemon" else "host"
+        return kind if kind in _WHOLE else "host"
     return kind or "resource"
 
 
