@@ -153,20 +153,24 @@ def build_report(profile: Profile, results: list[RecommendationResult], facts: F
     hostname = facts.host.hostname or (facts.engine.info.get("Name") if facts.engine.info else "") or "unknown"
     all_notes = list(notes or [])
     all_notes += facts.containers.notes
+    findings, disagreements = _daemon_findings(facts)
     return Report(
         tool_name=TOOL_NAME, tool_version=__version__, profile_id=profile.id, profile_title=profile.title,
         hostname=hostname, docker_version=version, started_at=started_at, finished_at=now(),
         results=results, sections=sections, notes=all_notes, facts_source=facts_source,
-        checks=_check_info(results, checks or {}), daemon_findings=_daemon_findings(facts),
+        checks=_check_info(results, checks or {}), daemon_findings=findings, daemon_disagreements=disagreements,
         profile_edition=profile.edition, profile_labels=profile.labels)
 
 
-def _daemon_findings(facts: Facts) -> list[str]:
+def _daemon_findings(facts: Facts) -> tuple[list[str], list[str]]:
+    """What the report says about the daemon, and which of those lines are settings its files
+    declare otherwise than the running daemon reports."""
     if facts.daemon.unavailable():
-        return []
+        return [], []
     from bench.daemon.view import daemon_view
 
-    return list(daemon_view(facts).findings)
+    view = daemon_view(facts)
+    return list(view.findings), list(view.disagreements)
 
 
 def _check_info(results: list[RecommendationResult], checks: dict[str, Check]) -> dict[str, CheckInfo]:

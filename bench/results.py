@@ -129,6 +129,7 @@ class Report:
     # What the daemon view worked out about the daemon itself: which one, how it was found, where
     # its files disagree with it.
     daemon_findings: list[str] = field(default_factory=list)
+    daemon_disagreements: list[str] = field(default_factory=list)   # those of them that are a disagreement
     profile_edition: str = ""
     profile_labels: str = "scored"    # scored (1.11.0) or assessment (Automated/Manual)
     profile_reason: str = ""          # why this edition (--profile auto)

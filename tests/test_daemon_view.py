@@ -83,8 +83,18 @@ def test_the_view_is_computed_once_per_facts():
 def test_the_report_says_which_daemon_and_where_its_files_disagree(tmp_path):
     data = apply_case(hardened_data(), {"running": "as_before", "daemon_json": {"log-driver": "json-file"}})
     _, out, _ = run_main(["--facts", write_facts(tmp_path / "f.json", data), "-f", "json"])
-    findings = json.loads(out)["daemon"]["findings"]
+    daemon = json.loads(out)["daemon"]
+    findings = daemon["findings"]
     assert any("pid 900" in f for f in findings)
     assert any("log-driver=json-file" in f and "disagrees with the running daemon" in f for f in findings)
+    # Only the disagreement is a disagreement: the lines naming the daemon and its file are not.
+    assert len(daemon["disagreements"]) == 1 and "log-driver=json-file" in daemon["disagreements"][0]
+    assert set(daemon["disagreements"]) < set(findings)
     _, text, _ = run_main(["--facts", write_facts(tmp_path / "f.json", data)])
     assert "Daemon: " in text and "disagrees with the running daemon" in text
+
+
+def test_a_daemon_whose_files_agree_with_it_has_no_disagreements(tmp_path):
+    _, out, _ = run_main(["--facts", write_facts(tmp_path / "f.json", hardened_data()), "-f", "json"])
+    daemon = json.loads(out)["daemon"]
+    assert daemon["findings"] and "disagreements" not in daemon

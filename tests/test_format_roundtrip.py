@@ -157,7 +157,8 @@ def audit(written):
     """From the JSON report: labels, profile, score and daemon findings."""
     data = json.loads(written["json"])
     return {"labels": {r["id"]: r["label"] for r in data["results"]}, "profile": data["profile"],
-            "score": data["score"], "daemon": (data.get("daemon") or {}).get("findings", [])}
+            "score": data["score"], "daemon": (data.get("daemon") or {}).get("findings", []),
+            "disagreements": (data.get("daemon") or {}).get("disagreements", [])}
 
 
 def test_the_audit_is_there_to_compare(audit):
@@ -193,6 +194,8 @@ def test_prometheus_carries_labels_edition_score_and_daemon(written, audit):
             if s.name == "docker_cis_bench_recommendation_status"} == audit["labels"]
     single = {s.name: s.value for s in samples if not s.labels}
     assert single["docker_cis_bench_daemon_findings"] == len(audit["daemon"])
+    assert single["docker_cis_bench_daemon_disagreements"] == len(audit["disagreements"])
+    assert set(audit["disagreements"]) <= set(audit["daemon"])
     score = {"passed": single["docker_cis_bench_score_passed_recommendations"],
              "judged": single["docker_cis_bench_score_judged_recommendations"]}
     if "docker_cis_bench_score_automated_judged_recommendations" in single:

@@ -44,6 +44,9 @@ def test_a_gauge_per_recommendation_counts_score_time_and_duration(mixed):
     assert single["docker_cis_bench_audit_duration_seconds"] == 0.432
     assert single["docker_cis_bench_audit_timestamp_seconds"] > 1.7e9
     assert single["docker_cis_bench_daemon_findings"] == len(mixed.daemon_findings) == 3
+    # mixed_data's daemon.json was edited after the daemon started: one setting disagrees.
+    assert single["docker_cis_bench_daemon_disagreements"] == len(mixed.daemon_disagreements) == 1
+    assert "disagrees with the running daemon" in mixed.daemon_disagreements[0]
     assert not [n for n, _, _ in found if "automated" in n]     # 1.11.0 labels Scored/Not Scored: one score
     info = next(l for n, l, _ in found if n == "docker_cis_bench_report_info")
     assert (info["edition"], info["labels"], info["profile"]) == ("1.11.0", "scored", "cis-docker-1.11.0")

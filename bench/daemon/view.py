@@ -78,6 +78,8 @@ class DaemonView:
     config: EffectiveConfig
     error: Optional[str] = None        # the daemon could not be examined (collected nothing)
     findings: list[str] = field(default_factory=list)
+    # The findings that are settings whose flags or daemon.json disagree with the running daemon.
+    disagreements: list[str] = field(default_factory=list)
 
     # -- settings ------------------------------------------------------------------------------------
     @property
@@ -321,6 +323,8 @@ def build_view(facts: Facts) -> DaemonView:
         why = daemon.skipped or f"daemon not examined: {daemon.error}"
         return DaemonView(facts, EffectiveConfig(error=why), error=daemon.unavailable())
     view = DaemonView(facts, config_of(facts))
+    view.disagreements = [value.conflict for value in map(view.value, (*READINGS, *PROCESS_READINGS))
+                          if value.conflict]
     view.findings = _findings(view)
     return view
 
@@ -348,11 +352,7 @@ def _findings(view: DaemonView) -> list[str]:
         found.append(f"its configuration cannot be read: {view.config.error}; settings the Engine API reports "
                      "are judged from the running daemon")
     found += [f"configuration: {note}" for note in view.config.notes]
-    for key in (*READINGS, *PROCESS_READINGS):
-        value = view.value(key)
-        if value.conflict:
-            found.append(value.conflict)
-    return found
+    return found + view.disagreements
 
 
 def _containerd_config_arg(argv: list[str]) -> Optional[str]:

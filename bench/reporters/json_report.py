@@ -104,6 +104,8 @@ def report_data(report: Report) -> dict[str, Any]:
     }
     if report.daemon_findings:
         data["daemon"] = {"findings": list(report.daemon_findings)}
+        if report.daemon_disagreements:
+            data["daemon"]["disagreements"] = list(report.daemon_disagreements)
     if report.checks:
         data["checks"] = {c.id: {"title": c.title, "description": c.description, "rationale": c.rationale,
                                  "references": list(c.references)} for c in report.checks.values()}

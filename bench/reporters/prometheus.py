@@ -100,6 +100,8 @@ def render_prometheus(report: Report, **_: Any) -> str:
         metric("audit_duration_seconds", "How long the audit took.", [({}, round(audit_seconds(report), 3))]),
         metric("daemon_findings", "What the report says about the daemon: which one, how it was found, where "
                "its files disagree with it (lines).", [({}, len(report.daemon_findings))]),
+        metric("daemon_disagreements", "Daemon settings whose flags or daemon.json say otherwise than the running "
+               "daemon reports: changed, not yet applied.", [({}, len(report.daemon_disagreements))]),
         metric("report_info", "The audit's tool, profile (edition, labels) and Docker version; always 1.",
                [({"tool_version": report.tool_version, "profile": report.profile_id,
                   "edition": report.profile_edition, "labels": report.profile_labels,
