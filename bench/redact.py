@@ -80,7 +80,8 @@ def redact_inspect(data: dict[str, Any], *, in_place: bool = False) -> dict[str,
     return data
 
 
-_SECRET_OPTION = ("password", "pass", "passwd", "secret", "token", "key")
+# Volume driver options (and `o` flags) whose value is a credential.
+_SECRET_VOLUME_OPTIONS = frozenset({"password", "pass", "passwd", "secret", "token", "key"})
 
 
 def redact_volume(data: dict[str, Any]) -> dict[str, Any]:
@@ -90,13 +91,13 @@ def redact_volume(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(options, dict):
         cleaned = {}
         for key, value in options.items():
-            if str(key).lower() in _SECRET_OPTION:
+            if str(key).lower() in _SECRET_VOLUME_OPTIONS:
                 cleaned[key] = REDACTED
             elif str(key) == "o" and isinstance(value, str):
                 parts = []
                 for part in value.split(","):
                     name, eq, _ = part.partition("=")
-                    parts.append(f"{name}={REDACTED}" if eq and name.lower() in _SECRET_OPTION else part)
+                    parts.append(f"{name}={REDACTED}" if eq and name.lower() in _SECRET_VOLUME_OPTIONS else part)
                 cleaned[key] = ",".join(parts)
             else:
                 cleaned[key] = value

@@ -3,7 +3,7 @@ import json
 
 from bench.facts import ContainerFacts, Facts
 from bench.facts_file import facts_to_json
-from bench.redact import REDACTED, redact_inspect
+from bench.redact import REDACTED, redact_inspect, redact_volume
 
 INSPECT = {
     "Id": "abc", "Path": "/app/run", "Args": ["--db-password", "hunter2"],
@@ -37,3 +37,14 @@ def test_recorded_facts_do_not_carry_secrets():
     facts = Facts()
     facts.containers.items = [ContainerFacts(id="abc", name="app", inspect=redact_inspect(INSPECT))]
     assert "hunter2" not in facts_to_json(facts) and "s3cr3t" not in facts_to_json(facts)
+
+
+def test_volume_options_keep_what_is_mounted_and_drop_credentials():
+    bind = {"Name": "vetc", "Driver": "local", "Options": {"type": "none", "o": "bind", "device": "/etc"}}
+    assert redact_volume(bind) == bind
+    cifs = {"Name": "share", "Options": {"type": "cifs", "device": "//nas/share",
+                                         "o": "addr=nas,username=u,password=hunter2,vers=3.0", "Token": "t0k"}}
+    cleaned = redact_volume(cifs)["Options"]
+    assert cleaned["o"] == f"addr=nas,username=u,password={REDACTED},vers=3.0"
+    assert cleaned["Token"] == REDACTED and cleaned["device"] == "//nas/share"
+    assert "hunter2" not in json.dumps(cleaned)
