@@ -111,35 +111,101 @@ def setuid_change(words: list[str]) -> Optional[str]:
     return None
 
 
-def _setuid_perm(perm: str) -> bool:
-    """Whether a find -perm value selects setuid or setgid files (/6000, -4000, +2000, /u=s,g=s)."""
-    bare = perm.lstrip("-/+")
+SETUID, SETGID = 0o4000, 0o2000
+_BOTH = SETUID | SETGID
+
+
+def _who_bits(who: str) -> int:
+    bits = 0
+    if not who or "a" in who or "u" in who:
+        bits |= SETUID
+    if not who or "a" in who or "g" in who:
+        bits |= SETGID
+    return bits
+
+
+def _selected_bits(perm: str) -> int:
+    """Which of the setuid and setgid bits every file a `find -perm` selects by, taken together,
+    covers: /6000 (any bit) selects the files with either, so both; -4000 (all bits) the setuid
+    ones; -6000 only the files with both, so neither kind wholly; an exact mode, neither."""
+    prefix, bare = perm[:1], perm.lstrip("-/+")
     if re.fullmatch(r"[0-7]+", bare):
-        return bool(int(bare, 8) & 0o6000)
-    return re.search(r"[ug]*[=+][a-z]*s", bare) is not None
+        mask = int(bare, 8) & _BOTH
+    else:
+        mask = 0
+        for clause in bare.split(","):
+            match = re.fullmatch(r"([ugoa]*)[=+]([a-zA-Z]*)", clause)
+            if match and "s" in match.group(2):
+                mask |= _who_bits(match.group(1))
+    if prefix in ("/", "+"):
+        return mask
+    if prefix == "-":
+        return mask if mask in (SETUID, SETGID) else 0
+    return 0
+
+
+def _cleared_bits(words: list[str]) -> int:
+    """The setuid/setgid bits a chmod clears on the files it is given (`a-s`, `-s`: both; `u-s`:
+    setuid; `0755`: both); other commands clear none."""
+    words = simple_command(words)
+    if program(words) != "chmod":
+        return 0
+    for word in words[1:]:
+        if word.startswith("--"):
+            continue
+        if re.fullmatch(r"[0-7]{4,5}", word):
+            return 0 if int(word, 8) & _BOTH else _BOTH
+        if _SYMBOLIC.match(word):
+            bits = 0
+            for clause in word.split(","):
+                who, op, perms = re.match(r"^([ugoa]*)([-+=])(.*)$", clause).groups()  # type: ignore[union-attr]
+                if op == "-" and "s" in perms:
+                    bits |= _who_bits(who)
+            return bits
+        if not word.startswith("-"):
+            return 0
+    return 0
+
+
+def _stripped_bits(script_commands: list[list[str]], index: int) -> int:
+    """The bits a `find / -perm ... -exec chmod a-s` (or `| xargs chmod a-s`) at `index` clears from
+    every file of the whole file system that has them; 0 for any other command."""
+    words = simple_command(script_commands[index])
+    if program(words) != "find" or "/" not in words[1:3]:
+        return 0
+    selected = 0
+    for i, word in enumerate(words[:-1]):
+        if word == "-perm":
+            selected |= _selected_bits(words[i + 1])
+    if not selected:
+        return 0
+    cleared = 0
+    for action in ("-exec", "-execdir"):
+        if action in words:
+            cleared |= _cleared_bits(words[words.index(action) + 1:])
+    following = script_commands[index + 1] if index + 1 < len(script_commands) else []
+    if program(following) == "xargs":
+        cleared |= _cleared_bits(following)
+    return selected & cleared
+
+
+def setuid_effect(script_commands: list[list[str]]) -> tuple[bool, bool]:
+    """One RUN's commands in order: (whether a setuid/setgid grant is left standing, whether the
+    bits end up stripped from the whole file system). A grant after the strip stands; a strip of
+    only setuid files (-perm -4000 ... chmod u-s) leaves setgid ones, and is no whole strip."""
+    granted, stripped = False, 0
+    for index, words in enumerate(script_commands):
+        if setuid_change(words) == GRANT:
+            granted, stripped = True, 0
+        stripped |= _stripped_bits(script_commands, index)
+        if stripped == _BOTH:
+            granted = False
+    return granted, stripped == _BOTH
 
 
 def strips_setuid_everywhere(script_commands: list[list[str]]) -> bool:
-    """A `find / -perm /6000 ... -exec chmod a-s` (or `| xargs chmod a-s`) over the whole file system."""
-    for index, words in enumerate(script_commands):
-        words = simple_command(words)
-        if program(words) != "find" or "/" not in words[1:3]:
-            continue
-        perms = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "-perm"]
-        if not any(_setuid_perm(p) for p in perms):
-            continue
-        if "-exec" in words or "-execdir" in words:
-            tail = words[words.index("-exec" if "-exec" in words else "-execdir") + 1:]
-            if setuid_change(tail) == STRIP:
-                return True
-        following = script_commands[index + 1] if index + 1 < len(script_commands) else []
-        if program(following) == "xargs":
-            start = 1
-            while start < len(following) and following[start].startswith("-"):
-                start += 1
-            if setuid_change(following[start:]) == STRIP:
-                return True
-    return False
+    """Whether a RUN ends with setuid and setgid bits stripped from the whole file system."""
+    return setuid_effect(script_commands)[1]
 
 
 # -- signature and transport verification (CIS 4.11) ---------------------------------------------

@@ -40,8 +40,8 @@ from bench.daemon.view import DaemonView, Value, daemon_view
 from bench.daemon import EffectiveConfig, data_root
 from bench.daemon import listen_addresses as _listen_addresses
 from bench.facts import NOT_COLLECTED, NOT_RECORDED, ContainerFacts, Facts, ImageDetails
-from bench.build_commands import (GRANT, INSTALL, package_actions, setuid_change, strips_setuid_everywhere,
-                                  verification_bypasses)
+from bench.build_commands import (GRANT, INSTALL, package_actions, setuid_change, setuid_effect,
+                                  strips_setuid_everywhere, verification_bypasses)
 from bench.image_history import (Reading, Step, add_sources, assignments, base_layer_index, commands,
                                  is_root_destination, parse_step, read as read_history_line, shell_script,
                                  source_kind)
@@ -72,7 +72,7 @@ __all__ = ["Check", "Container", "check", "container_check", "passed", "failed",
            # images: their config and history read as the Dockerfile that made them (bench/image_history.py)
            "ImageDetails", "image_details", "Step", "Reading", "read_history_line", "parse_step", "shell_script",
            "commands", "package_actions",
-           "INSTALL", "GRANT", "setuid_change", "strips_setuid_everywhere", "add_sources", "source_kind",
+           "INSTALL", "GRANT", "setuid_change", "setuid_effect", "strips_setuid_everywhere", "add_sources", "source_kind",
            "is_root_destination", "base_layer_index", "verification_bypasses", "assignments", "is_secret_name",
            "REDACTED", "REDACTION_MARKER"]
 

@@ -119,10 +119,20 @@ def shell_script(command: str) -> str:
 _OPERATORS = frozenset({"&&", "||", ";", "|", "&", "(", ")", ";;", "|&", "{", "}", "!"})
 
 
+# Reserved words that open a compound command before the command they run (`if true; then x; fi`:
+# `then x` runs x), and those that only close one.
+_LEADING_RESERVED = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{"})
+_CLOSING_RESERVED = frozenset({"fi", "done", "esac", "}"})
+# `for NAME in WORDS` and `case WORD in` list words; they run nothing themselves.
+_LISTING_RESERVED = frozenset({"for", "case", "select"})
+
+
 def commands(script: str, depth: int = 2) -> list[list[str]]:
-    """The simple commands of a shell script, as words, with `sh -c '...'` looked into. Tolerant:
-    an unbalanced quote falls back to splitting at operators and blanks."""
-    flat = script.replace("\\\n", " ").replace("\n", " ; ")
+    """The simple commands of a shell script, as words, with `sh -c '...'` looked into, comments
+    dropped and compound commands (if/then, for/do, ...) opened. Tolerant: an unbalanced quote falls
+    back to splitting at operators and blanks."""
+    flat = "\n".join(_without_comment(line) for line in script.replace("\\\n", " ").split("\n"))
+    flat = flat.replace("\n", " ; ")
     try:
         lexer = shlex.shlex(flat, posix=True, punctuation_chars=";&|()")
         lexer.whitespace_split = True
@@ -141,6 +151,10 @@ def commands(script: str, depth: int = 2) -> list[list[str]]:
             current.append(token)
     expanded: list[list[str]] = []
     for words in out:
+        while words and words[0] in _LEADING_RESERVED:
+            words = words[1:]
+        if not words or words[0] in _LISTING_RESERVED or (len(words) == 1 and words[0] in _CLOSING_RESERVED):
+            continue
         inner = _inner_script(words)
         if inner is not None and depth > 0:
             expanded.extend(commands(inner, depth - 1))
@@ -149,18 +163,46 @@ def commands(script: str, depth: int = 2) -> list[list[str]]:
     return expanded
 
 
+def _without_comment(line: str) -> str:
+    """A line cut where sh starts a comment: a `#` that begins a word, outside quotes."""
+    quote, escaped = "", False
+    for index, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1] in " \t;&|()"):
+            return line[:index]
+    return line
+
+
 def _inner_script(words: list[str]) -> Optional[str]:
     words = simple_command(words)
-    if len(words) >= 3 and posixpath.basename(words[0]) in SHELLS:
+    name = posixpath.basename(words[0]) if words else ""
+    if len(words) >= 3 and (name in SHELLS or name == "su"):
         for index, word in enumerate(words[1:-1], start=1):
-            if word.startswith("-") and not word.startswith("--") and word.endswith("c"):
+            if (word.startswith("-") and not word.startswith("--") and word.endswith("c")) or word == "--command":
                 return words[index + 1]
     return None
 
 
 _WRAPPERS = frozenset({"sudo", "env", "command", "exec", "nice", "nohup", "time", "eatmydata", "builtin", "stdbuf",
-                       "chroot", "su-exec", "gosu", "doas", "busybox"})
-_WRAPPERS_WITH_OPERAND = frozenset({"chroot", "su-exec", "gosu"})
+                       "chroot", "su-exec", "gosu", "doas", "busybox", "timeout", "flock", "xargs", "setsid",
+                       "ionice", "chrt", "taskset", "unshare", "fakeroot", "catchsegv", "strace"})
+# Wrappers whose first operand is theirs, not the command's: the new root, the user, the duration,
+# the lock file.
+_WRAPPERS_WITH_OPERAND = frozenset({"chroot", "su-exec", "gosu", "timeout", "flock"})
+# Options of wrappers that take the next word as their value (`xargs -n 1 chmod`, `timeout -s KILL 5 x`).
+_WRAPPER_VALUE_OPTIONS = {"xargs": frozenset({"-I", "-n", "-P", "-L", "-s", "-d", "-E", "-a"}),
+                          "timeout": frozenset({"-s", "-k", "--signal", "--kill-after"}),
+                          "flock": frozenset({"-w", "--timeout", "-E", "--conflict-exit-code"}),
+                          "sudo": frozenset({"-u", "-g", "-U", "-C", "-h", "-p", "-r", "-t"}),
+                          "nice": frozenset({"-n"}), "ionice": frozenset({"-c", "-n"}),
+                          "stdbuf": frozenset({"-i", "-o", "-e"}), "env": frozenset({"-u", "-C", "-S"})}
 _ASSIGNMENT = re.compile(rf"^{_NAME}=")
 
 
@@ -173,11 +215,13 @@ def simple_command(words: list[str]) -> list[str]:
         if _ASSIGNMENT.match(word):
             index += 1
         elif posixpath.basename(word) in _WRAPPERS:
+            wrapper = posixpath.basename(word)
+            takes_value = _WRAPPER_VALUE_OPTIONS.get(wrapper, frozenset())
             index += 1
             while index < len(words) and words[index].startswith("-"):
-                index += 1
-            if posixpath.basename(word) in _WRAPPERS_WITH_OPERAND:
-                index += 1      # the new root, or the user to run as
+                index += 2 if words[index] in takes_value else 1
+            if wrapper in _WRAPPERS_WITH_OPERAND:
+                index += 1      # the new root, the user to run as, the duration, the lock file
         else:
             break
     return words[index:]

@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 from typing import Callable
 
-from bench.check import (GRANT, INSTALL, REDACTED, REDACTION_MARKER, CheckResult, ImageDetails, Item, Outcome, Status,
+from bench.check import (INSTALL, REDACTED, REDACTION_MARKER, CheckResult, ImageDetails, Item, Outcome, Status,
                          add_sources, assignments, base_layer_index, check, errored, failed, image_details, info,
                          is_root_destination, is_secret_name, package_actions, passed, read_history_line, rollup,
-                         setuid_change, skipped, source_kind, strips_setuid_everywhere, verification_bypasses, warned)
+                         setuid_effect, skipped, source_kind, verification_bypasses, warned)
 
 DOCKERFILE = "https://docs.docker.com/reference/dockerfile/"
 BEST_PRACTICES = "https://docs.docker.com/build/building/best-practices/"
@@ -108,16 +108,18 @@ def image_no_update_alone(facts):
 def image_setuid_setgid(facts):
     """Per image, from its history (the audit never runs, exports or unpacks an image, so it cannot
     list the files): FAIL when a RUN grants setuid or setgid bits (chmod u+s, g+s, +s, 4755, 2755;
-    install -m 4755) and no later whole-file-system strip undoes it; PASS when a RUN strips them from
-    the whole file system (find / -perm /6000 ... chmod a-s) and no later step adds files; otherwise
+    install -m 4755) and no later whole-file-system strip undoes it (within a RUN, in the order its
+    commands run); PASS when a RUN strips both bits from the whole file system (find / -perm /6000
+    ... chmod a-s; a strip of setuid files only leaves the setgid ones) and no later step adds files; otherwise
     INFO: the base layers, packages and copied files may still carry them, for a human to list."""
     def judge(details: ImageDetails) -> Outcome:
         history = details.history or []
         grants, strips = [], []
         for index, _, script in _runs(details):
-            if strips_setuid_everywhere(script):
+            granted, stripped = setuid_effect(script)
+            if stripped:
                 strips.append(index)
-            if any(setuid_change(words) == GRANT for words in script):
+            if granted:
                 grants.append(index)
         newest_strip = min(strips) if strips else None
         live = [g for g in grants if newest_strip is None or g < newest_strip]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bench.facts import Facts
 from bench.facts_file import facts_from_json, facts_to_json
 from bench.build_commands import (GRANT, INSTALL, REFRESH, STRIP, UPGRADE, mode_change, package_action, setuid_change,
-                                  strips_setuid_everywhere, verification_bypasses)
+                                  setuid_effect, strips_setuid_everywhere, verification_bypasses)
 from bench.image_history import (add_sources, assignments, base_layer_index, commands, parse_step, shell_script,
                                  source_kind, split_build_args)
 from bench.redact import redact_healthcheck, redact_history_line, value_flags
@@ -124,13 +124,30 @@ def test_setuid_grants(command, expected):
     (r"find / -xdev -perm /6000 -type f -exec chmod a-s {} \; || true", True),
     ("find / -perm +6000 -type f -exec chmod a-s {} +", True),
     ("find / -xdev -perm /u=s,g=s -type f | xargs chmod -s", True),
-    ("find / -xdev -perm -4000 -type f -exec chmod u-s {} +", True),
+    # Setuid files only: setgid ones keep their bit (found live: `chmod g+s` then this left -rwxr-sr-x).
+    ("find / -xdev -perm -4000 -type f -exec chmod u-s {} +", False),
+    ("find / -xdev -perm -4000 -exec chmod u-s {} + ; find / -xdev -perm -2000 -exec chmod g-s {} +", True),
+    ("find / -xdev -perm /6000 -type f -exec chmod u-s {} +", False),      # clears setuid only
+    ("find / -xdev -perm -6000 -type f -exec chmod a-s {} +", False),      # only files with both bits
+    ("find / -xdev -perm /6000 -type f -exec chmod 0755 {} +", True),
     (r"find /usr/bin -perm /6000 -exec chmod a-s {} \;", False),       # not the whole file system
     (r"find / -perm /0644 -exec chmod a-s {} \;", False),
     ("find / -xdev -perm /6000 -type f", False),                         # lists, strips nothing
 ])
 def test_whole_file_system_strips(script, expected):
     assert strips_setuid_everywhere(commands(script)) is expected
+
+
+@pytest.mark.parametrize("script,granted,stripped", [
+    # A grant after the strip in the same RUN stands (found live: busybox left -rwsr-xr-x).
+    (r"find / -xdev -perm /6000 -type f -exec chmod a-s {} \; ; chmod u+s /bin/busybox", True, False),
+    (r"chmod u+s /bin/busybox && find / -xdev -perm /6000 -type f -exec chmod a-s {} +", False, True),
+    ("if true; then chmod u+s /bin/busybox; fi", True, False),
+    ("find / -perm /6000 -type f | xargs -n 1 chmod u+s", True, False),
+    ("chmod 755 /bin/busybox", False, False),
+])
+def test_the_order_of_grants_and_strips_in_one_run(script, granted, stripped):
+    assert setuid_effect(commands(script)) == (granted, stripped)
 
 
 @pytest.mark.parametrize("line,sources,dest,kinds", [
