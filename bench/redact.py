@@ -15,7 +15,7 @@ import re
 from typing import Any, Optional
 
 from bench.image_history import assignments, parse_step
-from bench.secret_text import TOKENS, is_reference, is_secret_name, marker, token_kind
+from bench.secret_text import MARKER, TOKENS, is_reference, is_secret_name, marker, token_kind
 
 from bench.secret_text import REDACTED
 
@@ -143,6 +143,15 @@ def _keep(value: str) -> bool:
     return not value or value.strip("'\"") == "" or is_reference(value) or value.startswith("<redacted")
 
 
+def _without_value(value: str) -> str:
+    """A value replaced by REDACTED, or by the marker of the credential recognised in it, so the
+    checks still learn that a credential was there (a password inside a URL) and of which kind."""
+    if _keep(value):
+        return value
+    kinds = MARKER.findall(value)
+    return marker(kinds[0]) if kinds else REDACTED
+
+
 def _credentials(text: str) -> str:
     """Credentials recognised by their form, wherever they are in a history line."""
     text = TOKENS.sub(lambda m: marker(token_kind(m)), text)
@@ -180,11 +189,11 @@ def _all_values(text: str) -> str:
     if not pairs:
         name, space, value = text.partition(" ")
         # ENV NAME value, the form before NAME=value
-        return f"{name} {REDACTED}" if space and value.strip() and not is_reference(value.strip()) else text
+        return f"{name} {_without_value(value.strip())}" if space and value.strip() and not is_reference(value.strip()) else text
     out, last = [], 0
     for _, value, start, end in pairs:
         out.append(text[last:start])
-        out.append(value if _keep(value) else REDACTED)
+        out.append(_without_value(value))
         last = end
     out.append(text[last:])
     return "".join(out)
@@ -215,6 +224,6 @@ def redact_history_line(created_by: str) -> str:
     if step.build_args:
         count = re.search(r"\|\d+[ \t]", head)
         if count:
-            values = " ".join(f"{name}={value if _keep(value) else REDACTED}" for name, value in step.build_args)
+            values = " ".join(f"{name}={_without_value(value)}" for name, value in step.build_args)
             head = f"{head[:count.start()]}|{len(step.build_args)} {values} "
     return head + body + tail

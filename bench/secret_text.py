@@ -22,8 +22,11 @@ def marker(kind: str) -> str:
 MARKER = re.compile(r"<redacted:([a-z0-9-]+)>")
 
 # Words that name a secret; KEY alone does not (GPG_KEY, KEY_ID, SIGNING_KEY_FINGERPRINT are public).
-_SECRET_WORDS = frozenset({"PASSWORD", "PASSWD", "PASS", "PASSPHRASE", "PWD", "SECRET", "SECRETS", "TOKEN",
+_SECRET_WORDS = frozenset({"PASSWORD", "PASSWD", "PASS", "PASSPHRASE", "PWD", "PW", "SECRET", "SECRETS", "TOKEN",
                            "CREDENTIAL", "CREDENTIALS", "APIKEY", "PRIVATEKEY", "AUTHTOKEN"})
+# Secret words that also end a run-together name (DBPASSWORD, GITHUBTOKEN); PASS and PW do not, as
+# BYPASS and COMPASS would.
+_SECRET_ENDINGS = ("PASSWORD", "PASSWD", "PASSPHRASE", "TOKEN", "SECRET", "APIKEY", "PRIVATEKEY")
 # Two words that together name one: API_KEY, ACCESS_KEY, PRIVATE_KEY, ...
 _KEY_QUALIFIERS = frozenset({"API", "ACCESS", "PRIVATE", "SECRET", "AUTH", "ENCRYPTION", "MASTER", "SIGNING",
                              "CLIENT", "LICENSE", "SERVICE", "ACCOUNT"})
@@ -40,13 +43,15 @@ _SHELL_NAMES = frozenset({"PWD", "OLDPWD"})
 @functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
     """Whether a variable, argument, label or option name says it holds a secret."""
-    upper = name.strip().lstrip("-").upper()
-    if not upper or upper in _SHELL_NAMES:
+    bare = name.strip().lstrip("-")
+    if not bare or bare.upper() in _SHELL_NAMES:
         return False
-    words = [w for w in re.split(r"[^A-Z0-9]+", upper) if w]
+    # dbPassword and apiToken are two words each, as DB_PASSWORD is; PASSWORD2 is PASSWORD.
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", bare).upper()
+    words = [w.rstrip("0123456789") or w for w in re.split(r"[^A-Z0-9]+", spaced) if w]
     if not words or words[-1] in _NOT_A_SECRET_LAST:
         return False
-    if any(w in _SECRET_WORDS for w in words):
+    if any(w in _SECRET_WORDS or w.endswith(_SECRET_ENDINGS) for w in words):
         return True
     return any(w == "KEY" and i > 0 and words[i - 1] in _KEY_QUALIFIERS for i, w in enumerate(words))
 

@@ -195,6 +195,10 @@ def test_assignments_run_to_the_next_name():
     ("APIKEY", True), ("apiKey", True), ("PRIVATE_KEY", True), ("--password", True), ("com.example.api-key", True),
     ("PASSWORD_FILE", False), ("TOKEN_PATH", False), ("AWS_ACCESS_KEY_ID", False), ("GPG_KEY", False),
     ("PWD", False), ("PATH", False), ("--password-stdin", False), ("PASSWORD_MIN_LENGTH", False), ("KEY", False),
+    # Found by a live review (they read PASS): camelCase, run together, numbered, PW.
+    ("dbPassword", True), ("apiToken", True), ("DBPASSWORD", True), ("DB_PASSWORD2", True), ("ROOT_PW", True),
+    ("GITHUBTOKEN", True), ("passwordFile", False), ("BYPASS", False), ("COMPASS", False), ("POWER", False),
+    ("tokenizer", False), ("SECRETARY", False),
 ])
 def test_names_that_say_they_hold_a_secret(name, secret):
     assert is_secret_name(name) is secret
@@ -208,6 +212,12 @@ def test_names_that_say_they_hold_a_secret(name, secret):
     ("RUN |1 VERSION=1.2 /bin/sh -c make # buildkit", "RUN |1 VERSION=<redacted> /bin/sh -c make # buildkit"),
     ("/bin/sh -c #(nop)  ENV SECRET_TOKEN=abc123 OTHER=x y", "/bin/sh -c #(nop)  ENV SECRET_TOKEN=<redacted> OTHER=<redacted>"),
     ("/bin/sh -c #(nop)  ENV PATH /usr/local/bin:/usr/bin", "/bin/sh -c #(nop)  ENV PATH <redacted>"),
+    # A credential inside a value leaves its marker, not a plain <redacted>: the checks must see it.
+    ("/bin/sh -c #(nop)  ENV DATABASE_URL=postgres://app:hunter2@db/app",
+     "/bin/sh -c #(nop)  ENV DATABASE_URL=<redacted:url-password>"),
+    ("/bin/sh -c #(nop)  ENV URL https://u:pw@x/y", "/bin/sh -c #(nop)  ENV URL <redacted:url-password>"),
+    ("RUN |1 REPO=https://u:pw@git.example/r /bin/sh -c make # buildkit",
+     "RUN |1 REPO=<redacted:url-password> /bin/sh -c make # buildkit"),
     ("ARG PASSWORD=defaultpw", "ARG PASSWORD=<redacted>"),
     ("ARG PLAIN", "ARG PLAIN"),
     ("ENV HOME=$HOME_DIR", "ENV HOME=$HOME_DIR"),
