@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 from bench.container_values import (Namespace, find_container, namespace_of, DEFAULT_CAPABILITIES, HOST_UID_MAP, container_uid, effective_capabilities,
                                     no_new_privileges, normalise_capability, parse_user, seccomp_profile,
                                     security_options, short_capability, user_is_root)
-from bench.exposure import (clean_path, device_request_text, device_rule_grant, host_sources, low_ports,
+from bench.exposure import (binds_all_interfaces, clean_path, device_request_text, device_rule_grant, host_sources, low_ports,
                             parse_device_rule, published_ports, sensitive_dir)
 from bench.audit_coverage import Coverage, docker_exec_recorded, file_coverage
 from bench.audit_rules import rules_of
@@ -62,7 +62,7 @@ __all__ = ["Check", "Container", "check", "container_check", "passed", "failed",
            "version_at_least", "at_least", "show_version", "VersionError",
            # container settings as dockerd and runc read them (bench/container_values.py)
            "parse_user", "user_is_root", "container_uid", "HOST_UID_MAP", "effective_capabilities",
-           "normalise_capability", "short_capability", "DEFAULT_CAPABILITIES", "published_ports", "low_ports",
+           "normalise_capability", "short_capability", "DEFAULT_CAPABILITIES", "published_ports", "binds_all_interfaces", "low_ports",
            "parse_device_rule", "device_rule_grant", "device_request_text", "clean_path", "sensitive_dir",
            "host_sources", "no_new_privileges", "seccomp_profile", "security_options", "Namespace", "namespace_of",
            "find_container", "Coverage", "docker_exec_recorded", "file_coverage", "rules_of",

@@ -3,7 +3,7 @@ ports (5.7, 5.8, 5.13), host devices (5.17) and the daemon's sockets (5.32 of v1
 each read as dockerd, runc and the host read it (bench/container_values.py)."""
 from __future__ import annotations
 
-from bench.check import (clean_path, container_check, daemon_view, device_request_text, device_rule_grant, errored,
+from bench.check import (binds_all_interfaces, clean_path, container_check, daemon_view, device_request_text, device_rule_grant, errored,
                          failed, host_sources, info, low_ports, parse_device_rule, passed, published_ports,
                          sensitive_dir, skipped, warned)
 
@@ -168,14 +168,32 @@ def container_port_interface(container, facts):
     address (0.0.0.0, ::, ::ffff:0.0.0.0) or one Go cannot parse (`[::]`, `localhost`), which
     dockerd 20.10 binds as 0.0.0.0 and ::. PASSes when every binding names a host address (such as
     127.0.0.1 or ::1), or nothing is published (bindings discarded by --network host or none do
-    not count)."""
+    not count). A container not running, on the default bridge, binds a port without HostIp to the
+    default bridge's address (dockerd --ip / daemon.json `ip`, as the running daemon reports it on
+    the bridge): one that names an address counts as that address."""
     publication = published_ports(container.inspect)
-    wide = sorted({b.text() for b in publication.current if b.all_interfaces()})
+    default_ip = _default_binding_ip(container, facts, publication)
+    wide = sorted({b.text() for b in publication.current
+                   if b.all_interfaces() and not (default_ip and not b.live and not b.host_ip)})
     if wide:
         return failed("bound to all interfaces: " + ", ".join(wide))
     if publication.current:
-        return passed("every published port names a host address")
+        return passed("every published port names a host address"
+                      + (f" (those without one take the daemon's default, ip={default_ip})" if default_ip else ""))
     return passed("publishes no ports" + (f" ({publication.discarded})" if publication.discarded else ""))
+
+
+def _default_binding_ip(container, facts, publication) -> str:
+    """The address dockerd will bind a stopped container's ports without HostIp to, when that is
+    not every interface: the default bridge's host binding address (--ip). User-defined networks
+    have their own (com.docker.network.bridge.host_binding_ipv4), not recorded: "" there."""
+    if not any(not b.live and not b.host_ip for b in publication.current):
+        return ""
+    if str(container.get("HostConfig.NetworkMode", "") or "default") not in ("default", "bridge"):
+        return ""
+    setting = daemon_view(facts).value("ip")
+    value = str(setting.value or "") if not setting.error else ""
+    return value if value and not binds_all_interfaces(value) else ""
 
 
 # -- 5.17 -------------------------------------------------------------------------------------------
