@@ -28,11 +28,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Union
 
-from bench.container_values import (Namespace, find_container, namespace_of, DEFAULT_CAPABILITIES, HOST_UID_MAP, container_uid, effective_capabilities,
-                                    no_new_privileges, normalise_capability, parse_user, seccomp_profile,
-                                    security_options, short_capability, user_is_root)
-from bench.exposure import (binds_all_interfaces, clean_path, device_request_text, device_rule_grant, host_sources, low_ports,
-                            parse_device_rule, published_ports, sensitive_dir)
+from bench.container_values import (DEFAULT_CAPABILITIES, HOST_UID_MAP, Namespace, container_uid, effective_capabilities,
+                                    find_container, namespace_of, no_new_privileges, normalise_capability, parse_user,
+                                    seccomp_allows_everything, seccomp_profile, security_options, short_capability,
+                                    user_is_root)
+from bench.exposure import (binds_all_interfaces, clean_path, device_request_text, device_rule_grant, host_sources,
+                            low_ports, parse_device_rule, published_ports, sensitive_dir)
 from bench.audit_coverage import Coverage, docker_exec_recorded, file_coverage
 from bench.audit_rules import rules_of
 from bench.daemon import config_of as daemon_config
@@ -62,9 +63,11 @@ __all__ = ["Check", "Container", "check", "container_check", "passed", "failed",
            "version_at_least", "at_least", "show_version", "VersionError",
            # container settings as dockerd and runc read them (bench/container_values.py)
            "parse_user", "user_is_root", "container_uid", "HOST_UID_MAP", "effective_capabilities",
-           "normalise_capability", "short_capability", "DEFAULT_CAPABILITIES", "published_ports", "binds_all_interfaces", "low_ports",
+           "normalise_capability", "short_capability", "DEFAULT_CAPABILITIES", "published_ports",
+           "binds_all_interfaces", "low_ports",
            "parse_device_rule", "device_rule_grant", "device_request_text", "clean_path", "sensitive_dir",
-           "host_sources", "no_new_privileges", "seccomp_profile", "security_options", "Namespace", "namespace_of",
+           "host_sources", "no_new_privileges", "seccomp_profile",
+           "seccomp_allows_everything", "security_options", "Namespace", "namespace_of",
            "find_container", "Coverage", "docker_exec_recorded", "file_coverage", "rules_of",
            # swarm settings as swarmkit and dockerd read them (bench/swarm_values.py)
            "DEFAULT_NODE_CERT_EXPIRY", "GOSSIP_PORT", "Certificate", "canonical_ip", "host_part", "is_encrypted", "is_wildcard",
@@ -72,7 +75,8 @@ __all__ = ["Check", "Container", "check", "container_check", "passed", "failed",
            # images: their config and history read as the Dockerfile that made them (bench/image_history.py)
            "ImageDetails", "image_details", "Step", "Reading", "read_history_line", "parse_step", "shell_script",
            "commands", "package_actions",
-           "INSTALL", "GRANT", "setuid_change", "setuid_effect", "strips_setuid_everywhere", "add_sources", "source_kind",
+           "INSTALL", "GRANT", "setuid_change", "setuid_effect", "strips_setuid_everywhere", "add_sources",
+           "source_kind",
            "is_root_destination", "base_layer_index", "verification_bypasses", "assignments", "is_secret_name",
            "REDACTED", "REDACTION_MARKER"]
 

@@ -13,6 +13,7 @@ Pure functions over plain values: no I/O. Checks import what they need from benc
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional
@@ -186,6 +187,27 @@ def seccomp_profile(values: Any) -> Optional[str]:
         if key == "seccomp":
             said = value or ""
     return said
+
+
+# Actions under which a system call still runs (libseccomp: SCMP_ACT_LOG allows and logs).
+_ALLOWING = frozenset({"SCMP_ACT_ALLOW", "SCMP_ACT_LOG"})
+
+
+def seccomp_allows_everything(profile: str) -> str:
+    """Why a custom profile's JSON (as the docker CLI sends it in SecurityOpt) lets every system
+    call run: its defaultAction allows or logs and no rule has another action; "" when it blocks
+    something, or cannot be read (then nothing is claimed)."""
+    try:
+        data = json.loads(profile)
+    except ValueError:
+        return ""
+    if not isinstance(data, dict) or str(data.get("defaultAction", "")).upper() not in _ALLOWING:
+        return ""
+    rules = data.get("syscalls") or []
+    if not isinstance(rules, list) or any(not isinstance(r, dict) or str(r.get("action", "")).upper() not in _ALLOWING
+                                          for r in rules):
+        return ""
+    return f"defaultAction {data['defaultAction']}" + (", and no rule denies a call" if rules else ", no rules")
 
 
 # -- shared namespaces: --network/--pid/--ipc container:X join X's namespace ----------------------

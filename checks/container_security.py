@@ -4,8 +4,8 @@ container's main process), its word decides; else the container's own options, a
 daemon's defaults as the running daemon reports them."""
 from __future__ import annotations
 
-from bench.check import (container_check, daemon_view, errored, failed, no_new_privileges, passed, seccomp_profile,
-                         skipped)
+from bench.check import (container_check, daemon_view, errored, failed, no_new_privileges, passed,
+                         seccomp_allows_everything, seccomp_profile, skipped)
 
 # The daemon's defaults (no-new-privileges, its seccomp profile) come from the API where it says
 # them, else from its files; the kernel's view of the process from the host's /proc.
@@ -81,17 +81,23 @@ def container_selinux(container, facts):
                              "https://docs.kernel.org/userspace-api/seccomp_filter.html",
                              "https://man7.org/linux/man-pages/man5/proc_pid_status.5.html"))
 def container_seccomp(container, facts):
-    """FAILs a privileged container and one whose own option says `seccomp=unconfined` (`:` also
-    read). A running container's main process is then judged as the kernel reports it in
-    /proc/<pid>/status: `Seccomp: 2` (a filter) PASSes, `Seccomp: 0` FAILs, a status that could
-    not be read is ERROR. Where the kernel cannot be asked (a stopped container, a remote engine)
-    a custom profile PASSes, and with none the daemon's profile decides: `unconfined` (docker info
-    SecurityOptions, else seccomp-profile in its flags and daemon.json) FAILs, any other PASSes."""
+    """FAILs a privileged container, one whose own option says `seccomp=unconfined` (`:` also
+    read), and one whose custom profile blocks nothing (its defaultAction allows or only logs, and
+    no rule denies a call: a filter the kernel counts as active, with unconfined's effect). A
+    running container's main process is then judged as the kernel reports it in /proc/<pid>/status:
+    `Seccomp: 2` (a filter) PASSes, `Seccomp: 0` FAILs, a status that could not be read is ERROR.
+    Where the kernel cannot be asked (a stopped container, a remote engine) a custom profile PASSes,
+    and with none the daemon's profile decides: `unconfined` (docker info SecurityOptions, else
+    seccomp-profile in its flags and daemon.json) FAILs, any other PASSes."""
     own = seccomp_profile(container.get("HostConfig.SecurityOpt", []))
     if own == "unconfined":
         return failed("seccomp=unconfined")
     if container.get("HostConfig.Privileged", False):
         return failed("privileged: no seccomp filter applies")
+    allows_all = seccomp_allows_everything(own) if own else ""
+    if allows_all:
+        return failed(f"its custom seccomp profile blocks no system call ({allows_all}): "
+                      "a filter the kernel reports as active, with the effect of seccomp=unconfined")
     status, unknown = _kernel_status(container, facts)
     if status is not None:
         if status.get("Seccomp") == "2":
