@@ -15,7 +15,8 @@ from typing import Any, ClassVar, Optional
 # bridge; container volumes, resolved host paths, uid maps and kernel mounts; referenced
 # containers. Version 1 files load, and what they lack reads as "not in this recording".
 # 3: images' config (user, health check, names of environment variables and labels) and history.
-SCHEMA_VERSION = 3
+# 4: the device and inode of resolved host paths (bind sources, the daemon's sockets).
+SCHEMA_VERSION = 4
 NOT_COLLECTED = "not collected in this run"
 NOT_RECORDED = "not in this recording (recorded by an earlier release)"
 
@@ -175,6 +176,9 @@ class ContainersFacts(Probe):
     # resolves it to, symlinks followed (/bin -> /usr/bin on a merged-/usr host). Paths missing here
     # are read lexically, as dockerd cleans them.
     resolved_paths: dict[str, str] = field(default_factory=dict)
+    # A resolved host path -> [st_dev, st_ino]: two paths with one identity are one file (a hard
+    # link, a path bind-mounted over another), which no resolution of names shows.
+    path_ids: dict[str, list[int]] = field(default_factory=dict)
     # Containers the audited ones share a namespace with (--network/--pid/--ipc container:X) that
     # are not audited themselves (stopped, or left out by --include/--exclude): their settings decide.
     referenced: list[ContainerFacts] = field(default_factory=list)

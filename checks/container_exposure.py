@@ -291,7 +291,8 @@ def container_no_api_socket_mount(container, facts):
     starts under its exec root). Paths are compared as the host resolves them (symlinks followed,
     so /var/run/docker.sock is /run/docker.sock; a symlink to the socket is the socket), or cleaned
     as dockerd cleans them where no resolution was recorded (then /var/run and /run are taken as
-    one). A bind of a socket, or of a directory that contains one (/run, /var/run, /), FAILs, read-only
+    one), and by device and inode where recorded (a hard link to a socket, or a path a socket is
+    bind-mounted over, is the socket). A bind of a socket, or of a directory that contains one (/run, /var/run, /), FAILs, read-only
     or not (connecting to a socket needs no write access to the mount). Where the daemon's
     sockets are unknown, dockerd's default socket paths are looked for: a hit FAILs, otherwise it is
     ERROR (SKIP for an engine on another host). A local volume whose options were not recorded is
@@ -300,7 +301,7 @@ def container_no_api_socket_mount(container, facts):
     if found is None:   # the same for every container: worked out once per audit
         found = facts.derived["control_socket_targets"] = _socket_targets(facts)
     targets, unknown, remote = found
-    resolved = facts.containers.resolved_paths
+    resolved, ids = facts.containers.resolved_paths, facts.containers.path_ids
     hits, undecided = [], []
     for source in host_sources(container.get("Mounts", []), facts.containers.volumes):
         if source.unknown:
@@ -310,9 +311,13 @@ def container_no_api_socket_mount(container, facts):
             continue
         path = resolved.get(source.source) or resolved.get(clean_path(source.source)) or clean_path(source.source)
         via = "" if source.via == "bind" else f" ({source.via})"
+        identity = ids.get(path)
         for real, named, what in targets:
             if path == real:
                 hits.append(f"{source.source}{via} -> {source.destination} is {what} {named}")
+            elif identity is not None and identity == ids.get(real):
+                hits.append(f"{source.source}{via} -> {source.destination} is {what} {named} under another "
+                            "name (the same device and inode: a hard link, or a path bound over it)")
             elif real.startswith(path.rstrip("/") + "/"):
                 hits.append(f"{source.source}{via} -> {source.destination} contains {what} {named}")
     if hits:

@@ -99,6 +99,7 @@ class _EngineObjects:
             collect_related(self.session, facts)
             if not remote:
                 facts.resolved_paths = system.resolve_sources(host, facts, also=sockets)
+                facts.path_ids = system.identify_paths(host, sorted(set(facts.resolved_paths.values())))
         return facts
 
     def images(self) -> ImagesFacts:

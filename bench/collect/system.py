@@ -284,6 +284,18 @@ def resolve_sources(host: Host, containers: ContainersFacts, also: Iterable[str]
     return resolved
 
 
+def identify_paths(host: Host, paths: Iterable[str]) -> dict[str, list[int]]:
+    """Each resolved host path that exists -> [st_dev, st_ino], the file it is whatever it is called."""
+    ids = {}
+    for path in paths:
+        try:
+            st = host.lstat(path)
+        except OSError:
+            continue
+        ids[path] = [st.st_dev, st.st_ino]
+    return ids
+
+
 def _mounts_under(entries: list[MountEntry], destinations: list[str]) -> list[MountEntry]:
     def under(target: str, base: str) -> bool:
         base = base.rstrip("/") or "/"

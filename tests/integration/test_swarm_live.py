@@ -162,6 +162,10 @@ def _containers(daemon: Dockerd, work: Path) -> None:
     daemon.docker("create", "--name", "sock", "-v", f"{daemon.socket}:/var/run/docker.sock:ro", IMAGE, *sleep)
     daemon.docker("create", "--name", "sock-dir", "-v", f"{daemon.socket.parent}:/host-dir", IMAGE, *sleep)
     daemon.docker("create", "--name", "sock-link", "-v", f"{link}:/docker.sock", IMAGE, *sleep)
+    # A hard link is the socket under another name: no resolution of names shows it, its inode does.
+    hard = daemon.socket.parent / "hard-link.sock"
+    os.link(daemon.socket, hard)
+    daemon.docker("create", "--name", "sock-hard", "-v", f"{hard}:/docker.sock", IMAGE, *sleep)
     daemon.docker("create", "--name", "safe-bind", "-v", f"{safe}:/data", IMAGE, *sleep)
     _wait_health(daemon, "kept", "healthy")
     _wait_health(daemon, "sick", "unhealthy")
@@ -309,7 +313,7 @@ CONTAINERS = {
     ("5.30", "kept"): "PASS", ("5.30", "plain"): "FAIL", ("5.30", "joins-plain"): "FAIL",
     ("5.30", "joins-kept"): "PASS",
     ("5.31", "kept"): "PASS", ("5.31", "userns-host"): "FAIL",
-    ("5.32", "sock"): "FAIL", ("5.32", "sock-dir"): "FAIL", ("5.32", "sock-link"): "FAIL",
+    ("5.32", "sock"): "FAIL", ("5.32", "sock-dir"): "FAIL", ("5.32", "sock-link"): "FAIL", ("5.32", "sock-hard"): "FAIL",
     ("5.32", "safe-bind"): "PASS", ("5.32", "kept"): "PASS",
 }
 
@@ -326,6 +330,7 @@ def test_the_container_details_say_what_was_read(swarm):
     assert "through plain" in _item(report, "5.30", "joins-plain")[1]
     assert f"is the API socket (observed) {socket_path}" in _item(report, "5.32", "sock")[1]
     assert f"contains the API socket (observed) {socket_path}" in _item(report, "5.32", "sock-dir")[1]
+    assert "under another name (the same device and inode" in _item(report, "5.32", "sock-hard")[1]
     assert "does not remap" in _item(report, "5.31", "kept")[1]
 
 
