@@ -225,3 +225,51 @@ def test_a_finding_that_got_worse_is_new(tmp_path, capsys):
     capsys.readouterr()
     assert main(["--facts", facts_file(tmp_path, "b.json", etc_bind(False)), "--baseline", str(failing),
                  "--fail-on", "new", "-q"]) == 0
+
+
+def test_a_baseline_of_another_edition_is_read_in_this_editions_numbering(tmp_path, capsys):
+    # 5.10 is the memory limit in 1.11.0 and the host's network namespace in v1.8.0 (memory is 5.11
+    # there): yesterday's memory finding on db must not make today's host-network finding "unchanged".
+    def db(host_config):
+        return {"container": {"name": "db", "inspect": {"HostConfig": host_config}}}
+
+    yesterday = tmp_path / "yesterday.json"
+    main(["--facts", facts_file(tmp_path, "y.json", db({"Memory": 0})), "-f", "json", "-o", str(yesterday)])
+    capsys.readouterr()
+    assert json.loads(yesterday.read_text())["profile"]["id"] == "cis-docker-1.11.0"
+    # Recorded with --all, as v1.8.0 judges stopped containers too (else 5.11 is ERROR and fixes nothing).
+    today = facts_file(tmp_path, "t.json", {**db({"Memory": 268435456, "NetworkMode": "host"}),
+                                            "facts": {"containers": {"scope": "all", "requested": "all"}}})
+    code, data = audit_json(["--facts", today, "--profile", "cis-docker-1.8.0", "--baseline", str(yesterday)])
+    host_network = next(r for r in data["results"] if r["id"] == "5.10")
+    assert "network" in host_network["title"]
+    assert [(i["resource"], i.get("change")) for i in host_network["items"] if i["status"] == "FAIL"] == [("db", "new")]
+    assert {"id": "5.11", "resource": "db", "status": "FAIL"} in data["baseline"]["fixed_findings"]
+    assert data["baseline"]["edition"] == "cis-docker-1.11.0"
+    assert main(["--facts", today, "--profile", "cis-docker-1.8.0", "--check", "5.10", "--baseline", str(yesterday),
+                 "--fail-on", "new", "-q"]) == 1
+    assert "the baseline was judged against cis-docker-1.11.0" in run_main(
+        ["--facts", today, "--profile", "cis-docker-1.8.0", "--check", "5.10", "--baseline", str(yesterday)])[1]
+
+
+def test_a_recommendation_that_could_not_be_judged_fixed_nothing(tmp_path, nightly, capsys):
+    # Yesterday web shared the host's network (5.9); today the containers could not be listed.
+    blind = facts_file(tmp_path, "blind.json", {"facts": {"containers": {"error": "permission denied", "items": []}}})
+    code, data = audit_json(["--facts", blind, "--baseline", nightly])
+    assert next(r for r in data["results"] if r["id"] == "5.9")["status"] == "ERROR"
+    assert not [f for f in data["baseline"]["fixed_findings"] if f["id"] == "5.9"]
+
+
+def test_a_report_is_its_own_baseline_whatever_bytes_its_names_hold(tmp_path, capsys):
+    # A container name that is not UTF-8 is escaped in the JSON report: read back, it is the same finding.
+    data = apply_case(hardened_data(), {"container": {"name": "web", "inspect": {"HostConfig": {"Privileged": True}}}})
+    web = next(c for c in data["containers"]["items"] if c["name"] == "web")
+    web["name"], web["inspect"]["Name"] = "bad\udcffutf8", "/bad\udcffutf8"
+    facts = write_facts(tmp_path / "f.json", data)
+    earlier = tmp_path / "earlier.json"
+    main(["--facts", facts, "-f", "json", "-o", str(earlier)])
+    capsys.readouterr()
+    assert "\\udcff" in earlier.read_text()
+    code, data = audit_json(["--facts", facts, "--baseline", str(earlier)])
+    assert data["baseline"]["new"] == 0 and data["baseline"]["fixed"] == 0 and data["baseline"]["unchanged"] > 0
+    assert main(["--facts", facts, "--baseline", str(earlier), "--fail-on", "new", "-q"]) == 0

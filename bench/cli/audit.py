@@ -71,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
         report.waivers = apply_waivers(report, waivers, today, concordance(editions).get(profile.id, {}))
     if args.baseline:
         from bench.baseline import compare
+        from bench.profile import concordance
 
-        report.baseline = compare(report, earlier, args.baseline)
+        report.baseline = compare(report, earlier, args.baseline, concordance(editions).get(profile.id, {}))
 
     if args.fail_on == "new":
         failing = bool(report.baseline.new)

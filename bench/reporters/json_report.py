@@ -118,6 +118,8 @@ def report_data(report: Report) -> dict[str, Any]:
         }
         if report.baseline.first_run:
             data["baseline"]["first_run"] = True
+        if report.baseline.edition:
+            data["baseline"].update(edition=report.baseline.edition, not_comparable=report.baseline.not_comparable)
     return data
 
 

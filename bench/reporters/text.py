@@ -308,6 +308,10 @@ def render_text(report: Report, *, colour: bool = False, remediation: bool = Fal
         counts = report.baseline.counts()
         out += wrap(f"Since {printable(report.baseline.source)}: {counts['new']} new, {counts['unchanged']} unchanged, "
                     f"{counts['fixed']} fixed", lay.width, "  ")
+        if report.baseline.edition:
+            out += wrap(f"  the baseline was judged against {printable(report.baseline.edition)}: its ids are read in "
+                        f"this edition's numbering; {report.baseline.not_comparable} of its findings have no "
+                        "recommendation here and are left out", lay.width, "    ")
         fixed = report.baseline.fixed
         for rec_id, resource, status in fixed if lay.details else fixed[:MAX_GROUPS]:
             out += wrap(f"  fixed: {rec_id} {printable(resource)} (was {status})".rstrip(), lay.width, "    ")
