@@ -166,8 +166,19 @@ def apply_waivers(report: Report, waivers: WaiverFile, today: datetime.date,
     for result in report.results:
         for waiver in by_rec.get(result.id, ()):
             _apply(result, waiver, today, outcome)
-    outcome.stale = [w for w, _ in ids if w not in outcome.applied and w not in outcome.expired]
+    # Stale means the finding is gone: only where the recommendation was judged this run (not left
+    # out by --check/--skip/--level, not ERROR), and no other waiver already took its finding.
+    results = {r.id: r for r in report.results}
+    outcome.stale = [w for w, rec in ids if w not in outcome.applied and w not in outcome.expired
+                     and rec in results and results[rec].status != Status.ERROR
+                     and not _matches_waived(results[rec], w)]
     return outcome
+
+
+def _matches_waived(result: RecommendationResult, waiver: Waiver) -> bool:
+    if not result.items:
+        return result.status == Status.WAIVED and fnmatch.fnmatchcase("", waiver.resource)
+    return any(i.status == Status.WAIVED and fnmatch.fnmatchcase(i.resource, waiver.resource) for i in result.items)
 
 
 def _audited_ids(waivers: WaiverFile, profile_id: str, translate: dict[str, dict[str, str]],
