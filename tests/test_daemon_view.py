@@ -1,6 +1,8 @@
 """The daemon view: one place that knows the daemon, computed once from raw facts."""
 import json
 
+import pytest
+
 from bench.daemon.listeners import api_sockets, declared_sockets, listen_streams
 from bench.daemon.view import build_view, daemon_view
 from bench.facts import Listener
@@ -98,3 +100,23 @@ def test_a_daemon_whose_files_agree_with_it_has_no_disagreements(tmp_path):
     _, out, _ = run_main(["--facts", write_facts(tmp_path / "f.json", hardened_data()), "-f", "json"])
     daemon = json.loads(out)["daemon"]
     assert daemon["findings"] and "disagreements" not in daemon
+
+
+@pytest.mark.parametrize("engine,keys,rec", [
+    ({"info": {"SecurityOptions": 7}}, ["userns-remap", "seccomp-profile"], "2.8"),
+    ({"info": {"RegistryConfig": "x"}}, ["insecure-registries"], "2.4"),
+    ({"default_bridge": {"Options": "x"}}, ["icc"], "2.1"),
+])
+def test_an_api_answer_of_a_shape_no_engine_sends_is_unknown_not_a_crash(tmp_path, engine, keys, rec):
+    # Found by fuzzing facts files: these aborted the whole audit with "internal error".
+    data = hardened_data()
+    for part, value in engine.items():
+        data["engine"][part] = {**data["engine"][part], **value}
+    view = build_view(facts_of(data))
+    for key in keys:
+        value = view.value(key)
+        assert value.error and "shape no engine sends" in value.error and value.value is None, key
+    code, out, err = run_main(["--facts", write_facts(tmp_path / "f.json", data), "-f", "json"])
+    assert code == 1 and "internal error" not in err
+    result = next(r for r in json.loads(out)["results"] if r["id"] == rec)
+    assert result["status"] == "ERROR", result

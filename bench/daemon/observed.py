@@ -28,10 +28,19 @@ class Observed:
     source: str
 
 
+class UnreadableAnswer(ValueError):
+    """The Engine API answered in a shape no engine sends (or a facts file was edited so): what it
+    says of the setting is unknown, which is no evidence either way."""
+
+
 def security_options(info: dict[str, Any]) -> dict[str, dict[str, str]]:
     """SecurityOptions ("name=seccomp,profile=default") by name, with their other fields."""
     found = {}
-    for entry in info.get("SecurityOptions") or []:
+    entries = info.get("SecurityOptions") or []
+    if not isinstance(entries, list):
+        raise UnreadableAnswer(f"docker info SecurityOptions is {type(entries).__name__}, not a list: a shape no "
+                               "engine sends")
+    for entry in entries:
         fields = dict(part.partition("=")[::2] for part in str(entry).split(","))
         name = fields.pop("name", str(entry))
         found[name] = fields
@@ -153,8 +162,16 @@ READINGS: dict[str, Reading] = {
 
 
 def observe(key: str, info: dict[str, Any], bridge: Optional[dict[str, Any]], version: Optional[str]) -> Optional[Observed]:
+    """What the running daemon reports of `key`; None where it does not say. UnreadableAnswer when
+    its answer cannot be read."""
     reading = READINGS.get(key)
-    return reading(info, bridge, version) if reading and info else None
+    try:
+        return reading(info, bridge, version) if reading and info else None
+    except UnreadableAnswer:
+        raise
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise UnreadableAnswer(f"the Engine API's answer for {key} has a shape no engine sends "
+                               f"({type(exc).__name__}: {exc})") from None
 
 
 # What the flags and daemon.json declare, in the API's terms, for comparing the two. A key missing

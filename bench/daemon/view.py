@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from bench.daemon.config import EffectiveConfig, config_of, data_root
 from bench.daemon.listeners import SWARM_PORTS, Listeners, api_sockets, declared_sockets, listen_streams
-from bench.daemon.observed import DEFAULTS, READINGS, Observed, disagrees, observe, security_options
+from bench.daemon.observed import DEFAULTS, READINGS, Observed, UnreadableAnswer, disagrees, observe, security_options
 from bench.daemon.options import Setting, format_value
 from bench.daemon.readings import TlsMode, docker_group, listen_addresses, tls_mode
 from bench.facts import NOT_RECORDED, Facts, RelatedProcess
@@ -93,7 +93,11 @@ class DaemonView:
 
     def value(self, key: str) -> Value:
         declared = self.config.get(key) if not self.config.error else None
-        seen = observe(key, self.info, self.facts.engine.default_bridge, self.engine_version) or self._in_processes(key)
+        try:
+            seen = observe(key, self.info, self.facts.engine.default_bridge, self.engine_version) or self._in_processes(key)
+        except UnreadableAnswer as exc:
+            # Not the files' value either: the running daemon said something, and it cannot be read.
+            return Value(key, None, "", declared, error=str(exc))
         if seen is not None:
             conflict, caveat = "", ""
             source = f"the running daemon, {seen.source}"
