@@ -133,3 +133,108 @@ def test_hosts_not_reached_are_in_the_fleet_page_and_metrics_too(tmp_path, capsy
     found = [(s.name, s.labels, s.value) for f in text_string_to_metric_families(text) for s in f.samples]
     assert ("docker_cis_bench_fleet_host_unreachable", {"host": "ghost"}, 1.0) in found
     assert ("docker_cis_bench_fleet_hosts", {}, 1.0) in found
+
+
+# -- fleets of more than one edition: ids are each edition's own (5.4 is privileged containers in
+# 1.11.0, capabilities in 1.8.0) -------------------------------------------------------------------
+
+def edition_report(tmp_path, host, case, profile):
+    data = apply_case(hardened_data(), case)
+    data["host"]["hostname"] = host
+    out = tmp_path / f"{host}.json"
+    main(["--facts", write_facts(tmp_path / f"{host}.facts", data), "-f", "json", "-o", str(out),
+          "--profile", profile])
+    return str(out)
+
+
+def mixed_fleet(tmp_path):
+    """alpha and beta on 1.11.0, old on 1.8.0; all three run a privileged container."""
+    return [edition_report(tmp_path, "alpha", PRIVILEGED_WEB, "cis-docker-1.11.0"),
+            edition_report(tmp_path, "beta", PRIVILEGED_WEB, "cis-docker-1.11.0"),
+            edition_report(tmp_path, "old", PRIVILEGED_WEB, "cis-docker-1.8.0")]
+
+
+def own_results(paths):
+    """Each host's (edition, id) -> (title, status), as its own report says."""
+    found = {}
+    for path in paths:
+        data = json.loads(open(path).read())
+        found[data["host"]["hostname"]] = {(data["profile"]["edition"], r["id"]): (r["title"], r["status"])
+                                           for r in data["results"]}
+    return found
+
+
+def test_each_host_is_counted_under_its_own_editions_recommendation(tmp_path, capsys):
+    paths = mixed_fleet(tmp_path)
+    own = own_results(paths)
+    fleet = merged(capsys, *paths)
+    assert fleet["editions"] == {"1.8.0": ["old"], "1.11.0": ["alpha", "beta"]}
+    for rec in fleet["recommendations"]:
+        for status, hosts in (("FAIL", rec["failing"]), ("ERROR", rec["errors"]), ("WARN", rec["warnings"])):
+            for host in hosts:
+                assert own[host][(rec["edition"], rec["id"])] == (rec["title"], status), (host, rec)
+    privileged = {(r["edition"], r["id"]): r["failing"] for r in fleet["recommendations"]
+                  if "privileged containers" in r["title"]}
+    assert privileged == {("1.11.0", "5.4"): ["alpha", "beta"], ("1.8.0", "5.5"): ["old"]}
+    # Per-host counts are the reports' own.
+    assert {h["hostname"]: h["summary"] for h in fleet["hosts"]} == \
+        {json.loads(open(p).read())["host"]["hostname"]: json.loads(open(p).read())["summary"] for p in paths}
+
+
+def test_the_text_of_a_mixed_fleet_says_so_and_labels_each_recommendation(tmp_path, capsys):
+    paths = mixed_fleet(tmp_path)
+    lines = merged(capsys, *paths, fmt="text").splitlines()
+    assert lines[0] == "3 hosts: 3 audited"
+    assert lines[1] == "Mixed CIS editions, each numbering recommendations its own way: " \
+                       "1.8.0 on 1 host, 1.11.0 on 2 hosts."
+    ranking = lines[lines.index("Recommendations failing on the most hosts") + 2:]
+    assert ranking[0].split()[:2] == ["Edition", "ID"]
+    rows = {tuple(line.split()[:2]): line for line in ranking[2:]}
+    assert "Run no privileged containers" in rows[("1.11.0", "5.4")] and "alpha, beta" in rows[("1.11.0", "5.4")]
+    assert "privileged containers are not used" in rows[("1.8.0", "5.5")] and "old" in rows[("1.8.0", "5.5")]
+
+
+def test_a_fleet_of_one_edition_shows_no_edition(tmp_path, capsys):
+    paths = mixed_fleet(tmp_path)[:2]
+    text = merged(capsys, *paths, fmt="text")
+    assert "Edition" not in text and "Mixed" not in text
+    fleet = merged(capsys, *paths)
+    assert "editions" not in fleet and all("edition" not in r for r in fleet["recommendations"])
+
+
+def test_a_report_naming_no_edition_takes_its_profiles_from_the_others(tmp_path, capsys):
+    """Reports written before reports named their edition: the same profile is the same edition."""
+    paths = mixed_fleet(tmp_path)
+    data = json.loads(open(paths[1]).read())
+    del data["profile"]["edition"]
+    open(paths[1], "w").write(json.dumps(data))
+    fleet = merged(capsys, *paths)
+    assert fleet["editions"] == {"1.8.0": ["old"], "1.11.0": ["alpha", "beta"]}
+    alone = merged(capsys, paths[1], paths[2])     # no other report of its profile: the profile's id
+    assert alone["editions"] == {"1.8.0": ["old"], "cis-docker-1.11.0": ["beta"]}
+
+
+def test_the_fleet_page_and_metrics_of_a_mixed_fleet_carry_the_edition(tmp_path, capsys):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from consumers import Page, promtool_check
+
+    paths = mixed_fleet(tmp_path)
+    page, metrics, report = tmp_path / "fleet.html", tmp_path / "fleet.prom", tmp_path / "fleet.json"
+    assert main(["merge", *paths, "-o", f"html:{page}", "-o", f"prometheus:{metrics}", "-o", f"json:{report}"]) == 0
+    recs = json.loads(report.read_text())["recommendations"]
+    expected = [(r["edition"], r["id"], r["failing_hosts"], r["error_hosts"], r["warning_hosts"]) for r in recs]
+    rows = Page(page.read_text()).all("tr", **{"class": "rank"})
+    assert [(a["data-edition"], a["data-id"], int(a["data-fail"]), int(a["data-error"]), int(a["data-warn"]))
+            for a in rows] == expected
+    assert "1.8.0 on 1 host, 1.11.0 on 2 hosts" in page.read_text()
+    text = metrics.read_text()
+    assert promtool_check(text).returncode == 0, promtool_check(text).stdout
+    spread = [(s.labels, s.value) for f in text_string_to_metric_families(text) for s in f.samples
+              if s.name == "docker_cis_bench_fleet_recommendation_hosts"]
+    counted = {(l["edition"], l["id"], l["status"]): v for l, v in spread}
+    assert len(counted) == len(spread)            # no two series of one edition, id and status
+    assert counted == {(e, i, s): float(n) for e, i, *ns in expected
+                       for s, n in zip(("FAIL", "ERROR", "WARN"), ns) if n}
+    titles = {(l["edition"], l["id"]): l["title"] for l, _ in spread}
+    assert titles[("1.8.0", "5.4")] != titles[("1.11.0", "5.4")]

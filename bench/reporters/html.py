@@ -122,15 +122,17 @@ def render_html(report: Report, **_: Any) -> str:
 
 
 def render_fleet_html(fleet: Any, **_: Any) -> str:
-    """A bench.merge.Fleet: each host's counts and score, and the recommendations failing on the most hosts."""
-    from bench.merge import ranking
+    """A bench.merge.Fleet: each host's counts and score, and the recommendations failing on the most hosts
+    (each with its edition when the hosts were audited against more than one)."""
+    from bench.merge import editions_line, ranking
 
     hosts = [{"hostname": printable(h.hostname), "docker_version": printable(h.docker_version),
               "profile": printable(h.profile), "started_at": printable(h.started_at), "summary": h.summary,
               "score": h.score, "automated": h.automated, "bars": bars(h.summary)} for h in fleet.hosts]
-    ranked = [{"id": printable(rec_id), "title": printable(rec["title"]),
+    ranked = [{"id": printable(rec_id), "title": printable(rec["title"]), "edition": printable(rec["edition"]),
                **{status: [printable(h) for h in rec[status]] for status in FINDING_NAMES}}
               for rec_id, rec in ranking(fleet)]
     unreachable = [{"hostname": printable(u.hostname), "reason": printable(u.reason), "at": printable(u.at)}
                    for u in getattr(fleet, "unreachable", [])]
-    return page("fleet.html.j2", hosts=hosts, ranked=ranked, unreachable=unreachable)
+    return page("fleet.html.j2", hosts=hosts, ranked=ranked, unreachable=unreachable, mixed=fleet.mixed,
+                editions_line=editions_line(fleet))

@@ -10,7 +10,8 @@ profile's edition. Resource names are not labels: container names come and go, a
 series of its own.
 
 A merged fleet report (`merge --format prometheus`) gives the same per host (a `host` label) and,
-per recommendation, on how many hosts it fails, errs or warns.
+per recommendation, on how many hosts it fails, errs or warns (with an `edition` label when the
+hosts were audited against more than one edition).
 """
 from __future__ import annotations
 
@@ -114,8 +115,12 @@ def render_fleet_prometheus(fleet: Any, **_: Any) -> str:
     """A bench.merge.Fleet: per host its counts, score and audit time; per recommendation the hosts
     on which it fails, errs or warns."""
     hosts = [{"host": h.hostname} for h in fleet.hosts]
-    spread = [({"id": rec_id, "title": rec["title"], "status": status}, len(rec[status]))
-              for rec_id, rec in fleet.recommendations.items() for status in (s.value for s in FINDINGS)
+    # Ids are an edition's own numbering: in a fleet of several editions, the edition tells which
+    # recommendation a series counts (one fleet of one edition keeps its series as they were).
+    mixed = fleet.mixed
+    spread = [({**({"edition": rec["edition"]} if mixed else {}), "id": rec_id, "title": rec["title"],
+                "status": status}, len(rec[status]))
+              for (_, rec_id), rec in fleet.recommendations.items() for status in (s.value for s in FINDINGS)
               if rec[status]]
     return _text([
         metric("fleet_hosts", "Hosts in the merged reports.", [({}, len(fleet.hosts))]),
