@@ -11,6 +11,7 @@ from bench.facts import Facts
 from bench.profile import Profile, Recommendation
 from bench.results import CheckInfo, CheckResult, Item, RecommendationResult, Report
 from bench.status import Status, worst
+from bench.yaml_checks.params import param_value, unknown_param
 
 
 def run_check(check: Check, facts: Facts, params: Optional[dict[str, Any]] = None) -> CheckResult:
@@ -64,13 +65,15 @@ def combine(rec: Recommendation, results: list[CheckResult]) -> RecommendationRe
 
 
 def _profile_params(check: Check, given: dict[str, Any]) -> dict[str, Any]:
-    """A profile's settings for a check, in the form the check takes (as --param would give them)."""
+    """A profile's settings for a check, in the form the check takes (as --param would give them);
+    ValueError for one the check does not take. selection_for refuses those before collection,
+    naming file and line; this is for a caller that did not select through it."""
     prepared = {}
     for name, value in given.items():
-        if check.prepare is not None and isinstance(value, (str, list)):
-            text = ",".join(str(v) for v in value) if isinstance(value, list) else value
-            value = check.prepare(name, text)
-        prepared[name] = value
+        problem = unknown_param(check, name)
+        if problem:
+            raise ValueError(problem)
+        prepared[name] = param_value(check, name, value)
     return prepared
 
 
@@ -123,7 +126,12 @@ def evaluate(recommendations: list[Recommendation], checks: dict[str, Check],
         check = checks.get(check_id)
         if check is None:
             return CheckResult(check_id, Status.ERROR, f"no check named {check_id!r} is loaded")
-        merged = {**(_profile_params(check, rec.params.get(check_id, {})) if rec else {}), **params.get(check_id, {})}
+        try:
+            given = _profile_params(check, rec.params.get(check_id, {})) if rec else {}
+        except ValueError as exc:
+            # Run with its defaults, the check could PASS where the profile's setting would FAIL.
+            return CheckResult(check_id, Status.ERROR, f"the profile's params for {check_id} do not fit: {exc}")
+        merged = {**given, **params.get(check_id, {})}
         scope, seen = facts_for(rec) if "containers" in check.needs else ("all", facts)
         key = (check_id, scope, repr(sorted(merged.items())))
         if key not in cache:

@@ -15,6 +15,7 @@ from bench.errors import FileInputError
 from bench.paths import profiles_dir
 from bench.versions import VersionError, at_least, parse_version
 from bench.yaml_checks import SLUG
+from bench.yaml_checks.params import param_value, unknown_param
 from bench.yamlfile import parse_yaml
 
 DEFAULT_PROFILE = "cis-docker-1.11.0"
@@ -47,6 +48,9 @@ class Recommendation:
     # Which containers the edition judges: those running (1.11.0's `docker ps`) or all of them,
     # stopped ones included (the `docker ps --all` of v1.7.0's audits).
     containers: str = "running"
+    # The line of each setting (check id, name) and of each check's settings (check id, ""), so
+    # that a setting the check refuses, found once the catalog is loaded, names its line.
+    param_lines: dict[tuple[str, str], int] = field(default_factory=dict, hash=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -212,9 +216,7 @@ def _recommendation(entry: Any, sections: dict[str, str], labels: str, fail: Any
     for text_field in ("remediation", "audit"):
         if not isinstance(entry.get(text_field, ""), str):
             raise rfail(text_field, "must be a string")
-    params = entry.get("params", {})
-    if not isinstance(params, dict) or not all(isinstance(v, dict) and k in checks for k, v in params.items()):
-        raise rfail("params", "a mapping of this recommendation's check ids to their settings")
+    params, param_lines = _params(entry, rec_id, checks, fail, lines.get("params", line))
     scope = entry.get("containers", containers)
     if scope not in CONTAINER_SCOPES:
         raise rfail("containers", f"one of {', '.join(CONTAINER_SCOPES)}")
@@ -224,8 +226,33 @@ def _recommendation(entry: Any, sections: dict[str, str], labels: str, fail: Any
     return Recommendation(
         id=rec_id, section=section, title=entry["title"], scored=scored, level=level, checks=tuple(checks),
         remediation=entry.get("remediation", ""), automation=automation, audit=entry.get("audit", ""),
-        label=label, advisory=advisory, params={k: dict(v) for k, v in params.items()},
-        same_as={str(k): str(v) for k, v in same_as.items()}, containers=scope)
+        label=label, advisory=advisory, params=params,
+        same_as={str(k): str(v) for k, v in same_as.items()}, containers=scope, param_lines=param_lines)
+
+
+def _params(entry: Any, rec_id: str, checks: list[str], fail: Any,
+            line: Optional[int]) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], int]]:
+    """A recommendation's `params` (check id -> setting -> value) and the line of each part; what
+    each check makes of its settings is known only with the catalog (check_params)."""
+    raw = entry.get("params", {})
+    if not isinstance(raw, dict):
+        raise fail("a mapping of this recommendation's check ids to their settings", rec=rec_id, field="params",
+                   line=line)
+    params: dict[str, dict[str, Any]] = {}
+    lines: dict[tuple[str, str], int] = {}
+    for check_id, settings in raw.items():
+        at = getattr(raw, "key_lines", {}).get(check_id, line)
+        if check_id not in checks:
+            raise fail(f"{str(check_id)!r} is not one of this recommendation's checks ({', '.join(checks)})",
+                       rec=rec_id, field="params", line=at)
+        if not isinstance(settings, dict):
+            raise fail(f"settings of {check_id}: a mapping of parameter names to values", rec=rec_id,
+                       field="params", line=at)
+        lines[(check_id, "")] = at
+        for name in settings:
+            lines[(check_id, str(name))] = getattr(settings, "key_lines", {}).get(name, at)
+        params[check_id] = {str(name): value for name, value in settings.items()}
+    return params, lines
 
 
 def check_references(profile: Profile, check_ids: Iterable[str]) -> None:
@@ -234,6 +261,27 @@ def check_references(profile: Profile, check_ids: Iterable[str]) -> None:
         for slug in rec.checks:
             if slug not in known:
                 raise ProfileError(profile.path, f"no check named {slug!r}", entry=rec.id, field="checks")
+
+
+def check_params(profile: Profile, catalog: Any) -> None:
+    """Every recommendation's settings are settings its checks take, with values they accept (as
+    --param's are): a misspelt name would leave the check at its default, which can PASS where the
+    intended setting would FAIL. `catalog` maps check ids to checks."""
+    for rec in profile.recommendations:
+        for check_id, settings in rec.params.items():
+            if check_id not in catalog:
+                continue   # check_references names it
+            check = catalog[check_id]
+            for name, value in settings.items():
+                line = rec.param_lines.get((check_id, name), rec.param_lines.get((check_id, "")))
+                problem = unknown_param(check, name)
+                if not problem:
+                    try:
+                        param_value(check, name, value)
+                    except ValueError as exc:
+                        problem = f"{check_id}.{name}: {exc}"
+                if problem:
+                    raise ProfileError(profile.path, problem, line=line, entry=rec.id, field="params")
 
 
 def concordance(profiles: Iterable[Profile]) -> dict[str, dict[str, dict[str, str]]]:

@@ -12,7 +12,7 @@ from typing import Iterable, Optional
 from bench.catalog import CheckSet
 from bench.check import Check
 from bench.errors import InputError
-from bench.profile import Profile, Recommendation
+from bench.profile import Profile, Recommendation, check_params
 
 
 class SelectionError(InputError):
@@ -54,7 +54,11 @@ def select_recommendations(profile: Profile, include: Iterable[str] = (), exclud
 
 def selection_for(profile: Profile, catalog: CheckSet, include: list[str], exclude: list[str],
            level: Optional[int] = None) -> Selection:
-    """The recommendations and the extra checks that --check, --skip and --level leave."""
+    """The recommendations and the extra checks that --check, --skip and --level leave.
+
+    The profile's settings are checked against the catalog here, whatever is selected: the audit
+    selects before it collects, so a setting no check takes stops it before any work."""
+    check_params(profile, catalog)
     referenced = {slug for rec in profile.recommendations for slug in rec.checks}
     extras = [c for c in catalog if c.id not in referenced and c.id not in catalog.builtin_ids]
     extra_ids = {c.id for c in extras}

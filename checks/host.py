@@ -101,8 +101,18 @@ def listening_services(facts):
 DEFAULT_MINIMUM = "28.0"
 
 
+def _minimum_version(name: str, value: object) -> str:
+    """--param engine-version-supported.minimum=VERSION: refused at once when no version, as a
+    minimum that cannot be compared would only WARN on every host."""
+    try:
+        parse_version(str(value))
+    except VersionError as exc:
+        raise ValueError(f"{name} takes a version such as 28.0 ({exc})") from None
+    return str(value)
+
+
 @check("engine-version-supported", title="The Docker engine is a supported release", needs=("engine",),
-       params={"minimum": DEFAULT_MINIMUM},
+       params={"minimum": DEFAULT_MINIMUM}, prepare=_minimum_version,
        rationale=("Engine releases fix vulnerabilities, including container escapes; a daemon "
                   "left behind its maintained releases keeps known holes open."),
        references=("https://docs.docker.com/engine/release-notes/",

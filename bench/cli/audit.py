@@ -125,6 +125,8 @@ def _edition(args: argparse.Namespace, facts: Any, candidates: list[Any], auto: 
 
 def _params(entries: list[str], catalog: Any) -> dict[str, dict[str, Any]]:
     """--param CHECK.NAME=VALUE, each checked against the check's settings and prepared by it."""
+    from bench.yaml_checks.params import param_value, unknown_param
+
     params: dict[str, dict[str, Any]] = {}
     for entry in entries:
         key, eq, value = entry.partition("=")
@@ -134,13 +136,13 @@ def _params(entries: list[str], catalog: Any) -> dict[str, dict[str, Any]]:
         if check_id not in catalog:
             raise UsageError(f"--param {entry}: no check named {check_id!r}")
         check = catalog[check_id]
-        if name not in check.params:
-            known = ", ".join(sorted(check.params)) or "none"
-            raise UsageError(f"--param {entry}: check {check_id} has no parameter {name!r} (it has: {known})")
-        if check.prepare is not None:
-            try:
-                value = check.prepare(name, value)
-            except ValueError as exc:
-                raise UsageError(f"--param {entry}: {exc}") from None
+        problem = unknown_param(check, name)
+        if problem:
+            raise UsageError(f"--param {entry}: {problem}")
+        try:
+            # The same reading as a profile's params get (bench/yaml_checks/params.py).
+            value = param_value(check, name, value)
+        except ValueError as exc:
+            raise UsageError(f"--param {entry}: {exc}") from None
         params.setdefault(check_id, {})[name] = value
     return params
