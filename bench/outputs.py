@@ -3,7 +3,8 @@
 `-o json:report.json -o html:report.html` writes both from the same collection and evaluation.
 A spec without a known format before its first colon is a file in `--format`'s format (so
 `-o report.xml` and `-o ./2026-11-27T03:00.json` mean what they always did); `-` is standard
-output. Everything is rendered before anything is written, and each file is written atomically.
+output. Everything is rendered, and every destination checked, before anything is written; each
+file is written atomically.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, TextIO
 
 from bench.errors import InputError
-from bench.output import write_atomically
+from bench.output import check_writable, write_atomically
 
 
 class OutputError(InputError):
@@ -67,7 +68,15 @@ class OutputWriteError(OutputError):
 
 
 def write_outputs(rendered: Sequence[tuple[Output, str]], mode: int = 0o644, stdout: Optional[TextIO] = None) -> None:
-    """Write each rendered report to its destination, files atomically."""
+    """Write each rendered report to its destination, files atomically; none of them if any
+    destination cannot be written, as far as that can be told beforehand."""
+    # A refused set must leave what was there before: an older report.json is not half of a new set.
+    for output, _ in rendered:
+        if output.path is not None:
+            try:
+                check_writable(output.path)
+            except OSError as exc:
+                raise OutputWriteError(output.path, exc.strerror or str(exc)) from None
     for output, text in rendered:
         if output.path is None:
             stream = stdout or sys.stdout

@@ -1,8 +1,14 @@
 """Several reports from one audit: `-o FORMAT:FILE`, repeatable; one collection, one evaluation."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 
@@ -11,7 +17,7 @@ from bench.cli import main
 from bench.facts import SCHEMA_VERSION
 from bench.outputs import Output, OutputSpecError, parse_outputs
 from bench.reporters import FORMATS
-from helpers import FIXTURES
+from helpers import FIXTURES, REPO, run_bench
 
 HARDENED = str(FIXTURES / "hardened-host.json")
 
@@ -124,3 +130,91 @@ def test_merge_output_errors_are_one_line_exit_2(tmp_path, capsys, monkeypatch):
         err = capsys.readouterr().err
         assert code == 2 and err.count("\n") == 1 and message in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+
+
+def test_a_link_to_a_fifo_or_a_device_is_written_through_and_kept(tmp_path):
+    fifo, to_fifo, to_null = tmp_path / "fifo", tmp_path / "to-fifo.json", tmp_path / "to-null.html"
+    os.mkfifo(fifo)
+    to_fifo.symlink_to(fifo)
+    to_null.symlink_to(os.devnull)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    try:
+        code = main(["--facts", HARDENED, "-o", f"json:{to_fifo}", "-o", f"html:{to_null}"])
+    finally:
+        # A reader still waiting (nothing wrote to the FIFO: the link was replaced instead) is let
+        # go with an EOF; opening fails with ENXIO while no reader has the FIFO open, so retry.
+        deadline = time.monotonic() + 10
+        while reader.is_alive() and time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            reader.join(0.1)
+    assert code == 0
+    assert to_fifo.is_symlink() and os.readlink(to_fifo) == str(fifo) and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert to_null.is_symlink() and os.readlink(to_null) == os.devnull
+    assert json.loads(received[0])["summary"]["FAIL"] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "to-fifo.json", "to-null.html"]   # no temp files
+
+
+def test_output_to_dev_stdout_goes_to_standard_output():
+    assert os.path.islink("/dev/stdout")
+    try:
+        result = run_bench(["--facts", HARDENED, "-o", "json:/dev/stdout"])
+    finally:
+        if not os.path.islink("/dev/stdout"):
+            # The auditor replaced it (as root): put the link back for every other process first.
+            os.symlink("/proc/self/fd/1", "/dev/.stdout.restore")
+            os.replace("/dev/.stdout.restore", "/dev/stdout")
+            pytest.fail("-o /dev/stdout replaced /dev/stdout with a regular file")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["FAIL"] == 0
+    assert not [name for name in os.listdir("/dev") if name.startswith(".stdout.")]   # no temp file left
+
+
+def test_a_bad_destination_refuses_the_whole_set(tmp_path, capsys):
+    earlier = tmp_path / "p1.json"
+    earlier.write_text("earlier report")
+    (tmp_path / "a-directory").mkdir()
+    for bad in (tmp_path / "missing" / "x.html", tmp_path / "a-directory", earlier / "x.html"):
+        code = main(["--facts", HARDENED, "-o", "text:-", "-o", f"json:{earlier}", "-o", f"html:{bad}"])
+        captured = capsys.readouterr()
+        assert code == 2 and captured.err.count("\n") == 1 and f"cannot write {bad}" in captured.err, captured.err
+        assert earlier.read_text() == "earlier report"
+        assert captured.out == ""
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a-directory", "p1.json"]
+
+
+def test_an_unwritable_directory_refuses_the_whole_set(tmp_path, capsys):
+    earlier, locked = tmp_path / "p1.json", tmp_path / "locked"
+    earlier.write_text("earlier report")
+    locked.mkdir(mode=0o555)
+    if os.access(locked, os.W_OK):
+        locked.chmod(0o755)
+        pytest.skip("this process may write in a directory without write permission (root)")
+    try:
+        assert main(["--facts", HARDENED, "-o", f"json:{earlier}", "-o", f"html:{locked / 'x.html'}"]) == 2
+    finally:
+        locked.chmod(0o755)
+    assert "Permission denied" in capsys.readouterr().err
+    assert earlier.read_text() == "earlier report"
+
+
+def test_a_link_to_the_processs_own_stdout_writes_there_whatever_it_is_open_on(tmp_path):
+    # `-o /dev/stdout > out.json`: the link leads to a regular file, and is still no file to replace.
+    link, out = tmp_path / "stdout-link", tmp_path / "out.json"
+    os.symlink("/proc/self/fd/1", link)
+    with open(out, "w") as handle:
+        result = subprocess.run([sys.executable, "-m", "bench", "--facts", HARDENED, "-o", f"json:{link}"],
+                                cwd=REPO, stdout=handle, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert os.path.islink(link) and os.readlink(link) == "/proc/self/fd/1"
+    assert json.loads(out.read_text())["summary"]["FAIL"] == 0
+
+
+def test_a_link_to_another_device_is_replaced_not_written_through(tmp_path):
+    # A planted link to a device that is no FIFO, /dev/null or terminal (/dev/mem would be another).
+    link = tmp_path / "report.json"
+    os.symlink("/dev/zero", link)
+    assert main(["--facts", HARDENED, "-q", "-o", f"json:{link}"]) == 0
+    assert not os.path.islink(link) and json.loads(link.read_text())["summary"]["FAIL"] == 0
