@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -140,7 +141,8 @@ def _date(value: Any, fail: Any) -> datetime.date:
         raise fail("expires", "a date (YYYY-MM-DD), not a time")
     if isinstance(value, datetime.date):
         return value
-    if isinstance(value, str):
+    # Python 3.11's fromisoformat also takes 20270331 and 2027-W13: not what the file format says.
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
         try:
             return datetime.date.fromisoformat(value.strip())
         except ValueError:

@@ -56,6 +56,11 @@ def test_a_waivers_file_is_read_with_every_field():
     ("waivers:\n  - id: \"5.4\"\n    owner: a\n    expires: 2099-01-01\n", "w.yaml:2, waiver '5.4', field 'justification'"),
     ("waivers:\n  - id: \"5.4\"\n    justification: j\n    owner: a\n    expires: tomorrow\n",
      "w.yaml:5, waiver '5.4', field 'expires'"),
+    # fromisoformat would take these; the file format says YYYY-MM-DD.
+    ("waivers:\n  - id: \"5.4\"\n    justification: j\n    owner: a\n    expires: \"20270331\"\n",
+     "w.yaml:5, waiver '5.4', field 'expires'"),
+    ("waivers:\n  - id: \"5.4\"\n    justification: j\n    owner: a\n    expires: 2027-W13\n",
+     "w.yaml:5, waiver '5.4', field 'expires'"),
     ("waivers:\n  - id: 5.10\n    justification: j\n    owner: a\n    expires: 2099-01-01\n", "w.yaml:2, waiver '5.1', field 'id'"),
     ("waivers:\n  - id: \"5.4\"\n    justification: j\n    owner: \"\"\n    expires: 2099-01-01\n",
      "w.yaml:4, waiver '5.4', field 'owner'"),
