@@ -5,6 +5,7 @@ import stat
 
 import pytest
 
+from bench.cli import main
 from helpers import HARDENED_FACTS, REPO, by_id, hardened_data, run_bench, run_main, write_case
 from helpers import write_facts as write_data
 
@@ -173,3 +174,11 @@ def test_facts_recorded_with_all_judge_stopped_containers_as_asked_then(tmp_path
     assert verdict("") == "FAIL"                  # an earlier release's facts: scope all meant --all
     assert by_id(run_main(["audit", "--facts", str(tmp_path / "facts-.json"), "--format", "json",
                            "--profile", "cis-docker-1.8.0", "--check", "5.5"])[1])["5.5"]["status"] == "FAIL"
+
+
+@pytest.mark.parametrize("selection", [["--check", "5", "--skip", "5"], ["--level", "1", "--check", "4.5"]])
+def test_a_selection_that_leaves_nothing_to_audit_is_refused(selection, capsys):
+    # An empty audit would exit 0: a cron line whose options cancel out must not pass silently.
+    assert main(["--facts", str(HARDENED_FACTS), *selection]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "leave no recommendation of cis-docker-1.11.0 to audit" in err

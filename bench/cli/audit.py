@@ -57,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
         source = "live"
     profile, reason = _edition(args, facts, candidates, auto)
     selection = selection_for(profile, catalog, split_list(args.check), split_list(args.skip), args.level)
+    if not selection.recommendations and not selection.extra_checks:
+        # An empty audit would pass: a cron line whose --check and --skip cancel out must not.
+        raise UsageError(f"--check, --skip and --level leave no recommendation of {profile.id} to audit")
     results = evaluate(selection.recommendations, catalog.checks, facts, selection.extra_checks, params,
                        every_container=args.all or _all_requested(facts.containers))
     report = build_report(profile, results, facts, started, source, checks=catalog.checks)
