@@ -38,7 +38,10 @@ BRIDGE_POOLS = ("10.200.0.0/13", "198.18.0.0/15")
 BRIDGE_FLAGS = ("--bridge", "-b")
 # Daemons starting at the same moment (other test runs on this machine) race to create the
 # iptables chains they share; the loser exits with this, and is started again (STARTS times at most).
-IPTABLES_RACE = re.compile(r"iptables.*(File exists|already exists)")
+# What two daemons setting up their iptables chains at the same moment meet: one made the rule the
+# other is making, or removed the one it is removing.
+IPTABLES_RACE = re.compile(r"iptables.*(File exists|already exists|Bad rule|does a matching rule exist|"
+                           r"No chain/target/match|xtables lock)")
 STARTS = 3
 
 
