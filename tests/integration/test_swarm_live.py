@@ -34,6 +34,7 @@ import yaml
 
 from dockerd import Dockerd, docker_cli
 from helpers import run_bench
+from image_env import free_udp_port
 from integration_env import IMAGE, start_daemon, unavailable
 
 pytestmark = pytest.mark.integration
@@ -81,19 +82,6 @@ def _tcp_free(address: str, port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def _udp_port() -> int:
-    """A free UDP port dockerd takes as a data-path port (1024-49151)."""
-    for _ in range(50):
-        port = random.randint(20000, 49151)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            try:
-                sock.bind(("0.0.0.0", port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free UDP port")
 
 
 def _audit(daemon: Dockerd, profile: Path) -> dict[str, Any]:
@@ -194,7 +182,7 @@ def swarm(integration_host: None) -> Iterator[Swarm]:
         pool = f"10.{random.randint(224, 239)}.0.0/16"
         stack.callback(manager.docker, "swarm", "leave", "--force", check=False)
         manager.docker("swarm", "init", "--advertise-addr", address, "--listen-addr", f"{address}:{port}",
-                       "--data-path-addr", data_path, "--data-path-port", str(_udp_port()), "--autolock",
+                       "--data-path-addr", data_path, "--data-path-port", str(free_udp_port()), "--autolock",
                        "--default-addr-pool", pool)
         manager.docker("network", "create", "-d", "overlay", "--opt", "encrypted", "secure-net")
         manager.docker("network", "create", "-d", "overlay", "plain-net")
