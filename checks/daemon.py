@@ -118,6 +118,10 @@ def userns_remap(facts):
 # Log drivers that ship logs off the host; syslog counts when it is given a remote address.
 REMOTE_DRIVERS = {"gelf", "fluentd", "awslogs", "splunk", "gcplogs", "logentries", "etwlogs"}
 LOCAL_FORWARDABLE = {"syslog", "journald"}
+# The log-opt naming where a driver sends, and where it sends without one (fluentd's default is
+# localhost:24224; gelf requires an address).
+ADDRESS_OPTIONS = {"syslog": ("syslog-address", ""), "gelf": ("gelf-address", ""),
+                   "fluentd": ("fluentd-address", "localhost:24224")}
 
 
 @check("daemon-remote-logging", title="Container logs go to a central, remote log service", wants=SETTINGS,
@@ -129,8 +133,9 @@ LOCAL_FORWARDABLE = {"syslog", "journald"}
 def remote_logging(facts):
     """The driver is the running daemon's (`docker info` LoggingDriver), the flags and daemon.json
     saying where it came from; its `log-opts` come from them. gelf, fluentd, awslogs, splunk,
-    gcplogs, logentries and etwlogs PASS; syslog PASSes when its `syslog-address` names a host
-    other than this one; syslog otherwise and journald WARN (confirm they forward), a plugin
+    gcplogs, logentries and etwlogs PASS, but gelf and fluentd sending to this host (loopback, a
+    unix socket; fluentd's default localhost:24224) WARN, a local agent; syslog PASSes when its
+    `syslog-address` names a host other than this one; syslog otherwise and journald WARN (confirm they forward), a plugin
     driver (name with / or :) WARNs, any other driver (json-file, local, none) FAILs. A
     daemon.json that disagrees with the running daemon, or changed since it started, turns a PASS
     into WARN; a remote engine is judged from the API, its log-opts unknown."""
@@ -141,10 +146,14 @@ def remote_logging(facts):
     driver = str(value.value or "json-file")
     shown = f"log-driver={driver} ({value.source})"
     options = view.config.value("log-opts", {}) or {} if not view.config.error else {}
-    if driver in REMOTE_DRIVERS:
-        return value.verdict(True, shown)
+    option, default = ADDRESS_OPTIONS.get(driver, ("", ""))
+    address = str(options.get(option, default)) if option else ""
+    if driver in REMOTE_DRIVERS and not (address and _local_address(address)):
+        return value.verdict(True, shown + (f" to {address}" if address else ""))
+    if driver in ("gelf", "fluentd"):
+        return value.verdict(False, f"{shown} sends to {address}, an agent on this host: confirm it forwards to a "
+                                    "central log server", on_fail=warned)
     if driver == "syslog":
-        address = str(options.get("syslog-address", ""))
         if address and not _local_address(address):
             return value.verdict(True, f"log-driver=syslog to {address} ({value.source})")
     if driver in LOCAL_FORWARDABLE:
@@ -156,12 +165,19 @@ def remote_logging(facts):
 
 
 def _local_address(address: str) -> bool:
-    """unix sockets and loopback addresses are this host's own syslog."""
-    scheme, _, rest = address.partition("://")
+    """unix sockets and loopback addresses are this host's own (syslog, a gelf or fluentd agent);
+    an address may come with a scheme (udp://h:p) or without (fluentd's h:p)."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "", address
     if scheme.startswith("unix"):
         return True
-    host = rest.rsplit(":", 1)[0].strip("[]") if rest.count(":") else rest
-    return host in ("localhost", "::1", "") or host.startswith("127.")
+    host = rest.split("/", 1)[0]
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return host.lower() in ("localhost", "::1", "") or host.startswith("127.")
 
 
 # Engine 17.06 turned v1 registry support off by default, and 17.12 removed it along with
@@ -272,6 +288,9 @@ def live_restore(facts):
 
 # What `docker info` reports for Docker's own profile: "default" before Engine 23.0, "builtin" since.
 DEFAULT_SECCOMP = ("", "default", "builtin")
+# The --seccomp-profile value dockerd itself takes as its own profile (daemon/config
+# SeccompProfileDefault); before, and for any other value, "default" included, it reads a file.
+BUILTIN_SECCOMP_SINCE = (23, 0)
 
 
 @check("daemon-seccomp-profile", title="Containers get a seccomp profile by default (Docker's, or a custom "
@@ -286,7 +305,8 @@ def seccomp_profile(facts):
     """The profile the running daemon applies to containers that ask for none: the seccomp entry of
     `docker info` SecurityOptions (profile=default before Engine 23.0, builtin since, or the custom
     profile's path, or unconfined), else `seccomp-profile` from the flags merged with daemon.json.
-    Docker's default profile PASSes. "unconfined" FAILs, and so does a running daemon that lists no
+    Docker's default profile PASSes (unset, or `builtin` from Engine 23.0: dockerd reads any other
+    configured value, `default` included, as a file, which docker info then names). "unconfined" FAILs, and so does a running daemon that lists no
     seccomp at all (a kernel or build without it: containers run unfiltered). A custom profile
     WARNs: applying one is what the recommendation asks "if appropriate", and whether it is at
     least as strict as Docker's default is for a person to judge. A daemon.json that disagrees with
@@ -302,6 +322,13 @@ def seccomp_profile(facts):
         return value.verdict(False, "")
     profile = str(value.value or "")
     shown = value.describe() if value.is_set else "seccomp-profile not set (dockerd's built-in profile)"
+    declared = str(value.declared.value or "") if value.declared is not None else ""
+    if declared and declared != "unconfined" and not (
+            declared == "builtin" and version_at_least(view.engine_version, BUILTIN_SECCOMP_SINCE)):
+        # docker info shows the configured text: a file named `default` reads as Docker's profile there.
+        return value.verdict(False, f"{shown}: dockerd reads {declared!r} as a profile file, a custom profile "
+                                    "for every container; confirm it is appropriate and at least as strict as "
+                                    "Docker's default", on_fail=warned)
     if profile in DEFAULT_SECCOMP:
         return value.verdict(True, f"{shown}: Docker's default seccomp profile")
     if profile == "unconfined":
