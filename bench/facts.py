@@ -105,7 +105,9 @@ class DaemonFacts(Probe):
     listeners: Optional[list[Listener]] = None
     listeners_error: Optional[str] = None
     same_mount_namespace: Optional[bool] = None   # as the auditor's: its socket paths are ours
-    config_mtime: Optional[float] = None  # of the daemon.json it reads, seconds since the epoch
+    # When the daemon.json it reads last changed (content, inode or the symlink naming it; see
+    # Host.changed_at), seconds since the epoch. Recorded before schema 4 as its mtime alone.
+    config_mtime: Optional[float] = None
     # Every containerd process on the host and the daemon's userland-proxy children: which containerd
     # socket the daemon uses, and whether it runs docker-proxy. None: not recorded.
     related_processes: Optional[list[RelatedProcess]] = None

@@ -215,8 +215,16 @@ class Host:
                 found[name] = value
         return found
 
-    def mtime(self, path: str) -> float:
-        return self.lstat(self.resolve(path)).st_mtime
+    def changed_at(self, path: str) -> float:
+        """When the file a path names last changed: its content (mtime) or its inode (ctime, which
+        `cp -p`, `rsync -a` and `touch -d` cannot set back, unlike mtime), and when the path itself
+        was re-pointed, if it is a symlink."""
+        target = self.lstat(self.resolve(path))
+        times = [target.st_mtime, target.st_ctime]
+        own = self.lstat(path)
+        if stat.S_ISLNK(own.st_mode):
+            times.append(own.st_ctime)
+        return max(times)
 
     def listeners(self, pid: int) -> list[Listener]:
         """Every socket a process listens on: its open file descriptors (needs the right to read

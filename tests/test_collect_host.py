@@ -343,3 +343,18 @@ def test_the_daemons_socket_paths_are_resolved_with_the_bind_sources(fake_root):
         {"Type": "bind", "Source": "/var/run", "Destination": "/x", "RW": True}]})])
     resolved = resolve_sources(Host(str(fake_root)), containers, also=["/var/run/docker.sock", "relative.sock"])
     assert resolved == {"/var/run": "/run", "/var/run/docker.sock": "/run/docker.sock"}
+
+
+def test_a_files_change_time_is_its_content_its_inode_or_the_link_naming_it(tmp_path):
+    # `cp -p` of a staged daemon.json sets its mtime back; its ctime, and a re-pointed link's, cannot be.
+    etc = tmp_path / "etc" / "docker"
+    etc.mkdir(parents=True)
+    staged = etc / "staged.json"
+    staged.write_text("{}")
+    os.utime(staged, (1_000_000, 1_000_000))
+    host = Host(root=str(tmp_path))
+    before = time.time() - 5
+    assert host.changed_at("/etc/docker/staged.json") > before     # the ctime of the write, not the old mtime
+    link = etc / "daemon.json"
+    os.symlink("staged.json", link)
+    assert host.changed_at("/etc/docker/daemon.json") >= os.lstat(link).st_ctime > before

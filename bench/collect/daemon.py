@@ -245,7 +245,7 @@ def _read_config_file(host: Host, facts: DaemonFacts) -> None:
     facts.config_file, facts.config_file_source = path, source
     try:
         facts.config_text = host.read_text(path)
-        facts.config_mtime = host.mtime(path)
+        facts.config_mtime = host.changed_at(path)
     except FileNotFoundError:
         facts.config_text = None
     except PermissionError:

@@ -103,6 +103,22 @@ def test_daemon_json_changed_after_start_is_judged_from_the_running_daemon(plain
         daemon.config_file.write_text(original)
 
 
+def test_daemon_json_replaced_with_an_old_mtime_is_still_seen_changed(plain):
+    # `cp -p` / `rsync -a` of a staged file keeps its old mtime; its ctime cannot be set back. The
+    # API does not report default ulimits, so only the file's change time says it is not applied.
+    daemon, _ = plain
+    original = daemon.config_file.read_text()
+    stamp = os.stat(daemon.config_file)
+    try:
+        hardened = {**json.loads(original), "default-ulimits": {"nofile": {"Name": "nofile", "Soft": 1024, "Hard": 2048}}}
+        daemon.config_file.write_text(json.dumps(hardened))
+        os.utime(daemon.config_file, (stamp.st_atime - 3600, stamp.st_mtime - 3600))
+        result = by_id(audit(daemon.host, "--check", "2.7"))["2.7"]
+        assert result["status"] == "WARN" and "after dockerd started" in result["details"], result
+    finally:
+        daemon.config_file.write_text(original)
+
+
 def test_binds_are_judged_as_the_host_resolves_them_and_as_the_kernel_mounted_them(plain):
     daemon, _ = plain
     items = {i["resource"]: i for i in by_id(audit(daemon.host, "--check", "5.5"))["5.5"]["items"]}
