@@ -142,6 +142,9 @@ class FileFacts:
     resolved: Optional[str] = None        # the file that was judged, when it differs from path
     content: Optional[str] = None         # of the few small files whose text matters (socket units)
     error: Optional[str] = None
+    # Its access ACL's named entries and mask, as getfacl writes them ("user:1000:rw-",
+    # "mask::rw-"): access the mode does not show (the group bits then show the mask).
+    acl: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -100,6 +100,16 @@ class Host:
     def lstat(self, path: str) -> os.stat_result:
         return _remembered(self._lstats, path, lambda: os.lstat(self.real(path)))
 
+    def access_acl(self, path: str) -> Optional[bytes]:
+        """The POSIX access ACL of a file (its system.posix_acl_access attribute), None without one
+        (or where the file system keeps none)."""
+        try:
+            return os.getxattr(self.real(path), "system.posix_acl_access", follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno in (errno.ENODATA, errno.ENOTSUP, errno.EOPNOTSUPP):
+                return None
+            raise
+
     def readlink(self, path: str) -> str:
         return _remembered(self._links, path, lambda: os.readlink(self.real(path)))
 

@@ -358,3 +358,24 @@ def test_a_files_change_time_is_its_content_its_inode_or_the_link_naming_it(tmp_
     link = etc / "daemon.json"
     os.symlink("staged.json", link)
     assert host.changed_at("/etc/docker/daemon.json") >= os.lstat(link).st_ctime > before
+
+
+def test_a_files_access_acl_is_recorded_with_its_named_entries_and_mask(tmp_path):
+    # setfacl -m u:1000:rw on a 0640 file: the mode then reads 0660 (the mask), the user is let in.
+    import struct
+    from bench.collect.files import parse_acl
+    path = tmp_path / "docker.sock"
+    path.write_text("")
+    os.chmod(path, 0o640)
+    entry = struct.Struct("<HHI")
+    raw = (struct.pack("<I", 2) + entry.pack(0x01, 6, 0xFFFFFFFF) + entry.pack(0x02, 6, 1000)
+           + entry.pack(0x04, 4, 0xFFFFFFFF) + entry.pack(0x10, 6, 0xFFFFFFFF) + entry.pack(0x20, 0, 0xFFFFFFFF))
+    try:
+        os.setxattr(path, "system.posix_acl_access", raw)
+    except OSError as exc:
+        pytest.skip(f"this file system keeps no POSIX ACLs: {exc}")
+    facts = stat_file(Host(root=str(tmp_path)), "/docker.sock")
+    assert facts.mode == 0o660 and facts.acl == ["user:1000:rw-", "mask::rw-"]
+    assert parse_acl(None) == [] and stat_file(Host(root=str(tmp_path)), "/missing").acl == []
+    with pytest.raises(ValueError):
+        parse_acl(b"\x01\x00\x00\x00")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import struct
 from typing import Iterable, Optional
 
 from bench.daemon.view import DaemonView, build_view
@@ -313,7 +314,30 @@ def stat_file(host: Host, path: str) -> FileFacts:
     facts.uid, facts.gid = st.st_uid, st.st_gid
     facts.owner = host.user_name(st.st_uid)
     facts.group = host.group_name(st.st_gid)
+    try:
+        facts.acl = parse_acl(host.access_acl(facts.resolved or path))
+    except (OSError, ValueError) as exc:
+        facts.error = f"its access ACL cannot be read: {exc}"
     return facts
+
+
+_ACL_TAGS = {0x02: "user", 0x08: "group", 0x10: "mask"}   # ACL_USER, ACL_GROUP, ACL_MASK (acl_ea.h)
+
+
+def parse_acl(raw: Optional[bytes]) -> list[str]:
+    """The named entries and mask of a system.posix_acl_access value (version 2, then (tag u16,
+    perm u16, id u32) entries, little-endian), as getfacl writes them."""
+    if not raw:
+        return []
+    if len(raw) < 4 or (len(raw) - 4) % 8 or struct.unpack_from("<I", raw)[0] != 2:
+        raise ValueError("not a version 2 POSIX ACL")
+    entries = []
+    for offset in range(4, len(raw), 8):
+        tag, perm, ident = struct.unpack_from("<HHI", raw, offset)
+        if tag in _ACL_TAGS:
+            bits = "".join(c if perm & b else "-" for c, b in (("r", 4), ("w", 2), ("x", 1)))
+            entries.append(f"{_ACL_TAGS[tag]}:{'' if tag == 0x10 else ident}:{bits}")
+    return entries
 
 
 def collect_files(host: Host, facts: Facts, extra_paths: Iterable[str] = ()) -> FilesFacts:

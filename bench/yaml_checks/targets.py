@@ -152,6 +152,19 @@ def _describe_file_value(spec: YamlCheckSpec, file: FileFacts) -> str:
     return ""
 
 
+def acl_grants(acl: list[str]) -> list[str]:
+    """The named users and groups an access ACL lets in, with what the mask leaves them."""
+    mask = next((e.rsplit(":", 1)[1] for e in acl if e.startswith("mask:")), "rwx")
+    granted = []
+    for entry in acl:
+        kind, who, bits = entry.split(":", 2)
+        if kind in ("user", "group"):
+            left = "".join(b if b != "-" and m != "-" else "-" for b, m in zip(bits, mask))
+            if left != "---":
+                granted.append(f"{kind} {who} {left}")
+    return granted
+
+
 def _link_note(file: FileFacts) -> str:
     if file.link is None:
         return ""
@@ -191,6 +204,11 @@ def _judge_file(spec: YamlCheckSpec, file: FileFacts, facts: Facts) -> Outcome:
     value, label = _file_value(spec, file)
     if spec.op.name in FILE_OPERATORS:
         shown = _describe_file_value(spec, file) + _link_note(file)
+        granted = acl_grants(file.acl) if spec.op.name == "mode_at_most" else []
+        if granted:
+            # The mode's group bits show the ACL's mask then: the mode alone looks compliant.
+            return Outcome(spec.on_fail, f"{shown}, but its access ACL also grants {', '.join(granted)}, "
+                                         f"expected {spec.op.describe(spec.expected)} and no more")
         if spec.op.test(value, spec.expected):
             return Outcome(Status.PASS, shown)
         return Outcome(spec.on_fail, f"{shown}, expected {spec.op.describe(spec.expected)}")

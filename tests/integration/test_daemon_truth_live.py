@@ -16,6 +16,8 @@ import contextlib
 import json
 import os
 import shutil
+import stat
+import struct
 import sys
 from pathlib import Path
 from typing import Any, Iterator
@@ -117,6 +119,27 @@ def test_daemon_json_replaced_with_an_old_mtime_is_still_seen_changed(plain):
         assert result["status"] == "WARN" and "after dockerd started" in result["details"], result
     finally:
         daemon.config_file.write_text(original)
+
+
+def test_an_acl_on_the_api_socket_that_lets_a_user_in_fails_3_16(plain):
+    # `setfacl -m u:1000:rw docker.sock`: the mode still reads 0660, and uid 1000 can drive the daemon.
+    daemon, _ = plain
+    mode = stat.S_IMODE(os.stat(daemon.socket).st_mode)
+    entry = struct.Struct("<HHI")
+    raw = (struct.pack("<I", 2) + entry.pack(0x01, (mode >> 6) & 7, 0xFFFFFFFF) + entry.pack(0x02, 6, 1000)
+           + entry.pack(0x04, (mode >> 3) & 7, 0xFFFFFFFF) + entry.pack(0x10, 6, 0xFFFFFFFF)
+           + entry.pack(0x20, mode & 7, 0xFFFFFFFF))
+    try:
+        os.setxattr(daemon.socket, "system.posix_acl_access", raw)
+    except OSError as exc:
+        pytest.skip(f"the daemon's socket takes no POSIX ACL here: {exc}")
+    try:
+        result = by_id(audit(daemon.host, "--check", "3.16"))["3.16"]
+        assert result["status"] == "FAIL", result
+        assert any("access ACL also grants user 1000 rw-" in i["detail"] for i in result["items"]), result
+    finally:
+        os.removexattr(daemon.socket, "system.posix_acl_access")
+        os.chmod(daemon.socket, mode)
 
 
 def test_binds_are_judged_as_the_host_resolves_them_and_as_the_kernel_mounted_them(plain):
