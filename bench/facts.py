@@ -355,6 +355,11 @@ class SwarmFacts(Probe):
     # daemon's network namespace; None when not looked at.
     interfaces: Optional[dict[str, str]] = None
     interfaces_error: Optional[str] = None
+    # The validity of the certificate this node uses (<data-root>/swarm/certificates/swarm-node.crt):
+    # {"subject", "not_before", "not_after"} in ISO 8601. The cluster's expiry applies only from the
+    # next renewal, at 50-80 % of the current certificate's life.
+    node_certificate: Optional[dict[str, str]] = None
+    node_certificate_error: Optional[str] = None
 
 
 @dataclass

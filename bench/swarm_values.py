@@ -122,7 +122,8 @@ def parse_duration(text: str) -> int:
 def show_duration(nanoseconds: int) -> str:
     hours = nanoseconds / (3600 * 10**9)
     if hours >= 24 and hours % 24 == 0:
-        return f"{int(hours // 24)} days ({int(hours)}h)"
+        days = int(hours // 24)
+        return f"{days} day{'s' if days != 1 else ''} ({int(hours)}h)"
     return f"{hours:g}h"
 
 

@@ -385,7 +385,9 @@ def _maximum(name: str, value: Any) -> Any:
                    "https://docs.docker.com/reference/cli/docker/swarm/update/"))
 def swarm_node_cert_expiry(facts, params):
     """On a manager, reads docker info Swarm.Cluster.Spec.CAConfig.NodeCertExpiry (nanoseconds; unset
-    is swarmkit's 90 days). With --param swarm-node-cert-expiry.maximum=DURATION (2160h, 48h, 90d:
+    is swarmkit's 90 days), and the validity of this node's certificate in use
+    (<data-root>/swarm/certificates/swarm-node.crt) when longer: a lowered expiry applies only from
+    its next renewal, at 50-80 % of its life. With --param swarm-node-cert-expiry.maximum=DURATION (2160h, 48h, 90d:
     the site's policy) a longer validity FAILs. Without it, the recommendation says "as
     appropriate": a validity longer than Docker's default of 90 days WARNs, 90 days or less PASSes.
     SKIP when swarm mode is not active or on a worker."""
@@ -399,17 +401,40 @@ def swarm_node_cert_expiry(facts, params):
         expiry, shown = raw, show_duration(raw)
     else:
         return errored(f"NodeCertExpiry {raw!r} is not a duration")
+    in_use, note = _node_certificate_validity(facts), ""
+    if in_use is not None and in_use > expiry:
+        # Renewal happens at 50-80 % of the current certificate's life: until then, this one counts.
+        note = (f" (set to {shown}, but this node's certificate in use, swarm-node.crt, was issued under an "
+                f"earlier setting and stays until it is renewed)")
+        expiry, shown = in_use, show_duration(in_use)
     maximum = params.get("maximum")
     if isinstance(maximum, str) and maximum.strip():
         maximum = parse_duration(maximum)
     if maximum not in (None, ""):
         if expiry <= maximum:
-            return passed(f"node certificates are valid for {shown}, within {show_duration(maximum)}")
-        return failed(f"node certificates are valid for {shown}, longer than {show_duration(maximum)}")
+            return passed(f"node certificates are valid for {shown}{note}, within {show_duration(maximum)}")
+        return failed(f"node certificates are valid for {shown}{note}, longer than {show_duration(maximum)}")
     if expiry <= DEFAULT_NODE_CERT_EXPIRY:
-        return passed(f"node certificates are valid for {shown} and renewed before they expire")
-    return warned(f"node certificates are valid for {shown}, longer than Docker's default of "
+        return passed(f"node certificates are valid for {shown}{note} and renewed before they expire")
+    return warned(f"node certificates are valid for {shown}{note}, longer than Docker's default of "
                   f"{show_duration(DEFAULT_NODE_CERT_EXPIRY)} (--param swarm-node-cert-expiry.maximum sets the policy)")
+
+
+CERT_BACKDATE_SECONDS = 3600
+
+
+def _node_certificate_validity(facts) -> Optional[int]:
+    """How long this node's certificate in use is valid for, in nanoseconds; None when not read."""
+    cert = facts.swarm.node_certificate
+    if not cert:
+        return None
+    try:
+        start = datetime.datetime.fromisoformat(cert["not_before"])
+        end = datetime.datetime.fromisoformat(cert["not_after"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    # swarmkit backdates each certificate by an hour (ca.CertBackdate) and adds it to its expiry.
+    return int((end - start).total_seconds() - CERT_BACKDATE_SECONDS) * 10**9
 
 
 # -- 7.8 --------------------------------------------------------------------------------------------

@@ -19,11 +19,12 @@ from bench.engine_api.errors import describe_api_error
 from bench.engine_api.session import EngineSession
 from bench.facts import Facts, SwarmFacts
 from bench.hostio import Host
-from bench.swarm_values import canonical_ip, is_wildcard, swarm_addresses
+from bench.swarm_values import canonical_ip, is_wildcard, read_certificate, swarm_addresses
 
 # dockerd keeps the addresses given to `swarm init` / `swarm join` here, under its data root
 # (moby daemon/cluster: stateFile in the "swarm" directory; nodeStartConfig's exported fields).
 STATE_FILE = "docker-state.json"
+NODE_CERTIFICATE = "swarm-node.crt"
 # Its fields that say where the node listens and sends; nothing else is kept.
 STATE_KEYS = ("ListenAddr", "AdvertiseAddr", "DataPathAddr", "LocalAddr", "RemoteAddr", "DataPathPort",
               "JoinInProgress")
@@ -46,9 +47,10 @@ def collect_swarm(session: EngineSession, host: Host, facts: Facts, remote: Opti
         # A worker lists the overlay networks its own tasks use: a partial view, still evidence.
         _listed(swarm, "networks", lambda: _overlays(session.client().networks()))
     if remote:
-        swarm.state_error = swarm.interfaces_error = remote
+        swarm.state_error = swarm.interfaces_error = swarm.node_certificate_error = remote
         return swarm
     _state_file(host, facts, swarm)
+    _node_certificate(host, facts, swarm)
     _interfaces(host, facts, swarm, info)
     return swarm
 
@@ -123,6 +125,26 @@ def _state_file(host: Host, facts: Facts, swarm: SwarmFacts) -> None:
         swarm.state_error = f"{path} does not hold a JSON object"
         return
     swarm.state = {k: data[k] for k in STATE_KEYS if k in data}
+
+
+def _node_certificate(host: Host, facts: Facts, swarm: SwarmFacts) -> None:
+    """The validity of the node's own certificate (public: the key beside it is never read)."""
+    view = build_view(facts)
+    root, how = view.data_root()
+    if root is None:
+        swarm.node_certificate_error = f"the daemon's data root is unknown: {how}"
+        return
+    path = view.resolve(posixpath.join(root, "swarm", "certificates", NODE_CERTIFICATE))
+    try:
+        certificate = read_certificate(host.read_text(path))
+    except OSError as exc:
+        swarm.node_certificate_error = f"cannot read {path}: {exc.strerror or exc}"
+        return
+    except ValueError as exc:
+        swarm.node_certificate_error = f"{path}: {exc}"
+        return
+    swarm.node_certificate = {"subject": certificate.subject, "not_before": certificate.not_before.isoformat(),
+                              "not_after": certificate.not_after.isoformat()}
 
 
 def _interfaces(host: Host, facts: Facts, swarm: SwarmFacts, info: dict[str, Any]) -> None:
