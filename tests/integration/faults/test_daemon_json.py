@@ -5,11 +5,11 @@ a symlink is judged through its target, nothing hangs.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from pathlib import Path
 from typing import Any, Iterator
 
-import psutil
 import pytest
 
 from faults.common import CONFIG_IDS, FILE_ONLY_IDS, REPORTED_IDS, Live, cli
@@ -69,16 +69,23 @@ def test_malformed_daemon_json(live: Live, content: str, problem: str) -> None:
     assert results["5.4"]["status"] == "PASS"
 
 
-def test_a_key_only_a_newer_dockerd_knows_leaves_the_configuration_judged(live: Live) -> None:
-    """Such a file runs a newer dockerd; the auditor reads what it knows and says what it does not."""
+def test_a_key_only_a_newer_dockerd_knows_leaves_the_configuration_judged(live: Live, tmp_path: Path) -> None:
+    """Such a file runs a newer dockerd; the auditor reads what it knows and says what it does not.
+    This dockerd refuses the key, so no daemon here can have started with it: the live daemon is
+    recorded with the file in place, and the recording dated the file before the daemon's start (a
+    file's change time cannot be set back on a live host, by design)."""
     def newer(path: Path) -> None:
         path.write_text('{"icc": false, "log-level": "info", "some-future-option": {"enabled": true}}')
-        # As a newer dockerd would have read it: written before the daemon started.
-        started = psutil.Process(live.daemon.process.pid).create_time()
-        os.utime(path, (started - 60, started - 60))
 
+    facts = tmp_path / "facts.json"
     with config_replaced(live, newer):
-        run = cli("--host", live.host, "-f", "json")
+        recorded = cli("record", "--host", live.host, "-o", str(facts))
+    assert recorded.code == 0, recorded.err
+    data = json.loads(facts.read_text())
+    assert "some-future-option" in data["daemon"]["config_text"]
+    data["daemon"]["config_mtime"] = data["daemon"]["started_at"] - 60
+    facts.write_text(json.dumps(data))
+    run = cli("--facts", str(facts), "-f", "json")
     results = run.results()
     assert results["2.1"]["status"] == "PASS" and results["2.2"]["status"] == "PASS", (results["2.1"], run.err)
     for rec_id in CONFIG_IDS:
