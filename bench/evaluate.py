@@ -98,7 +98,8 @@ def _unseen_stopped(rec: Recommendation, checks: dict[str, Check], facts: Facts,
         return result   # not applicable for another reason
     result.status = Status.ERROR
     result.details = (f"{result.details}; but this edition judges every container, stopped ones too, and only "
-                      "running ones were collected (audit with --all, or record the facts with it)")
+                      "running ones are in these facts (a live audit collects every container for this "
+                      "edition, and so does `record`: record them again)")
     return result
 
 
