@@ -11,7 +11,7 @@ from typing import Any
 from bench import TOOL_NAME
 from bench.cli.common import collect, load_catalog, load_profile, shipped_profiles, terminal_width
 from bench.profile import better_edition
-from bench.cli.parser import EXIT_FINDINGS, EXIT_OK, FAIL_ON, UsageError, split_list
+from bench.cli.parser import DEFAULT_TIMEOUT, EXIT_FINDINGS, EXIT_OK, FAIL_ON, UsageError, split_list
 from bench.outputs import Output, parse_outputs, render_outputs, write_outputs
 from bench.reporters import FORMATS
 
@@ -25,6 +25,16 @@ def run(args: argparse.Namespace) -> int:
     outputs = parse_outputs(args.output, args.format, FORMATS)
     if args.fail_on == "new" and not args.baseline:
         raise UsageError("--fail-on new needs --baseline REPORT.json")
+    if args.facts:
+        # They choose what is collected: recorded facts are what they are, and silently ignoring
+        # --exclude would report the very containers a user meant to leave out.
+        given = [name for name, value in (("--include", args.include), ("--exclude", args.exclude),
+                                          ("--host", args.docker_host), ("--root", args.root != "/" and args.root),
+                                          ("--timeout", args.timeout != DEFAULT_TIMEOUT and args.timeout)) if value]
+        if given:
+            raise UsageError(f"{', '.join(given)} {'select' if len(given) > 1 else 'selects'} what is collected, "
+                             "and --facts collects nothing: "
+                             "give them to `record` (or to a live audit)")
     waivers = None
     if args.waivers:
         from bench.waivers import load_waivers

@@ -28,6 +28,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
+# Seconds an Engine API request may take.
+DEFAULT_TIMEOUT = 10.0
+
 def split_list(values: Optional[list[str]]) -> list[str]:
     """Repeatable, comma-separated option values as one list."""
     out: list[str] = []
@@ -55,7 +58,7 @@ def _add_collection_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", "-H", dest="docker_host", metavar="URL",
                    help="Docker API endpoint: unix://, tcp://, ssh://[user@]host[:port] (default: $DOCKER_HOST, "
                         "else unix:///var/run/docker.sock, else a rootless daemon's $XDG_RUNTIME_DIR/docker.sock)")
-    p.add_argument("--timeout", type=_positive, default=10.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=_positive, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help="timeout for each Docker API call (default: 10)")
     p.add_argument("--checks-dir", action="append", default=[], metavar="DIR",
                    help="also load the YAML checks in DIR (repeatable)")
