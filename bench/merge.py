@@ -184,7 +184,7 @@ def host_ranking(fleet: Fleet) -> list[HostRow]:
 
 def _headline(fleet: Fleet) -> str:
     total = len(fleet.hosts) + len(fleet.unreachable)
-    line = f"{total} hosts: {len(fleet.hosts)} audited"
+    line = f"{total} host{'s' if total != 1 else ''}: {len(fleet.hosts)} audited"
     return line + (f", {len(fleet.unreachable)} unreachable" if fleet.unreachable else "")
 
 

@@ -298,7 +298,8 @@ def render_text(report: Report, *, colour: bool = False, remediation: bool = Fal
     # WAIVED appears once there are waivers: reports without them read as they always did.
     totals = "  ".join(f"{s.value} {summary[s.value]}" for s in Status
                        if s is not Status.WAIVED or report.waivers is not None)
-    for line in wrap(f"Totals: {totals}  ({len(report.results)} recommendations)", lay.width, "  "):
+    count = len(report.results)
+    for line in wrap(f"Totals: {totals}  ({count} recommendation{'s' if count != 1 else ''})", lay.width, "  "):
         out.append(_STATUS_WORD.sub(lambda m: _paint(Status(m.group(0)), colour), line))
     out += wrap(score_text(report), lay.width, "  ")
     if report.baseline is not None and report.baseline.first_run:
