@@ -128,7 +128,7 @@ def test_a_swarm_global_job_audits_every_node_and_merges(imaged: Imaged, swarm: 
     assert [p.name for p in reports.iterdir()] == [f"{node}.json"]
     for stdout in runs:
         assert stdout.count(f"{node}: Complete") == 1      # the docker service ps line
-        assert "1 hosts: 1 audited\n" in stdout and "unreachable" not in stdout
+        assert "1 host: 1 audited\n" in stdout and "unreachable" not in stdout
     report = json.loads((reports / f"{node}.json").read_text())
     host = imaged.host_audit()
     _compare({r["id"]: r["status"] for r in report["results"]}, host)
@@ -156,7 +156,7 @@ def test_a_node_whose_swarm_task_fails_is_listed_by_the_merge(imaged: Imaged, sw
     result = run_sh(recipe("swarm"), imaged.repo, env, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert swarm.docker("service", "ls", "-q").stdout.split() == []
-    assert "1 hosts: 0 audited, 1 unreachable" in result.stdout
+    assert "1 host: 0 audited, 1 unreachable" in result.stdout
     unreachable = result.stdout.split("Unreachable hosts (no report)")[1]
     assert node in unreachable and "swarm task" in unreachable
     marker = json.loads((reports / f"{node}.unreachable.json").read_text())
