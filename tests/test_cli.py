@@ -191,3 +191,17 @@ def test_collection_options_with_facts_are_refused_not_ignored(option, capsys):
     assert main(["--facts", str(HARDENED_FACTS), *option]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and option[0] in err and "--facts collects nothing" in err
+
+
+def test_a_profile_file_of_ones_own_under_a_shipped_id_is_refused(tmp_path, capsys):
+    # Its reports would pass for that edition's in merges and baselines (found by an input review).
+    mine = tmp_path / "mine.yaml"
+    mine.write_text((REPO / "profiles" / "cis-docker-1.11.0.yaml").read_text())
+    assert main(["--facts", str(HARDENED_FACTS), "--profile", str(mine)]) == 2
+    assert "is a shipped edition's" in capsys.readouterr().err
+    assert main(["--facts", str(HARDENED_FACTS), "-q", "--profile", str(REPO / "profiles" / "cis-docker-1.11.0.yaml")]) == 0
+
+
+def test_merge_top_takes_a_positive_number(capsys):
+    assert main(["merge", "--top", "-1", "x.json"]) == 2
+    assert "--top: must be greater than 0" in capsys.readouterr().err

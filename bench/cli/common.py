@@ -21,8 +21,15 @@ def load_catalog(args: argparse.Namespace) -> Any:
 def load_profile(args: argparse.Namespace, catalog: Any, name: str = "") -> Any:
     from bench.profile import DEFAULT_PROFILE, check_references, load_profile as load
 
-    profile = load(name or args.profile or DEFAULT_PROFILE)
+    from bench.profile import ProfileError, available_profiles, profile_path, profiles_dir
+
+    chosen = name or args.profile or DEFAULT_PROFILE
+    profile = load(chosen)
     check_references(profile, [c.id for c in catalog])
+    if profile.id in available_profiles() and profile_path(chosen).resolve().parent != profiles_dir().resolve():
+        # A site's own profile file under a shipped id: its reports, merges and baselines would pass
+        # for that edition's.
+        raise ProfileError(chosen, f"id {profile.id!r} is a shipped edition's: give this profile an id of its own")
     return profile
 
 

@@ -39,6 +39,16 @@ def split_list(values: Optional[list[str]]) -> list[str]:
     return out
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -124,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--output", "-o", action="append", metavar="[FORMAT:]FILE",
                        help="write to FILE (atomically) instead of stdout; repeatable: -o html:fleet.html -o "
                             "prometheus:fleet.prom")
-    merge.add_argument("--top", type=int, default=15, metavar="N", help="how many hosts and recommendations to rank (default 15)")
+    merge.add_argument("--top", type=_positive_int, default=15, metavar="N", help="how many hosts and recommendations to rank (default 15)")
     return parser
 
 
