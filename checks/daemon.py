@@ -3,6 +3,8 @@ daemon's value where the Engine API reports it, else the flags merged with daemo
 where it came from; a file that disagrees with the running daemon never makes a PASS."""
 from __future__ import annotations
 
+import posixpath
+
 from bench.check import (check, daemon_view, errored, failed, passed, skipped,
                          version_at_least, warned)
 
@@ -51,7 +53,8 @@ def tls_verify(facts):
     `hosts`, dockerd's tcp://localhost:2376 when TLS is on and no host is given, a socket unit's
     ListenStream for fd://). No TCP socket PASSes. On a TCP socket, TLS with client verification,
     as dockerd resolves `tls`, `tlsverify` and the certificate files (DOCKER_CERT_PATH, the
-    daemon user's ~/.docker), PASSes; TLS without verification or no TLS FAILs. An audit that
+    daemon user's ~/.docker), PASSes, but WARNs when the CA is the system's public bundle (any
+    publicly issued certificate then verifies); TLS without verification or no TLS FAILs. An audit that
     itself reached the engine over plain TCP FAILs: it has seen the API served without TLS.
     A remote engine reached otherwise SKIPs."""
     engine, view = facts.engine, daemon_view(facts)
@@ -85,7 +88,17 @@ def tls_verify(facts):
         return failed(f"listens on {where} with TLS but no client verification{settings}: any client may "
                       f"connect{extra}")
     files = ", ".join(f"{name} {getattr(tls, name)} ({tls.sources.get(name, '?')})" for name in ("ca", "cert", "key"))
+    if posixpath.normpath(str(tls.ca)) in PUBLIC_CA_BUNDLES:
+        return warned(f"listens on {where} with TLS and client verification{settings}, but against the system's "
+                      f"public CA bundle: any client with a certificate from a public CA is let in; {files}{extra}")
     return passed(f"listens on {where} with TLS and client verification{settings}; {files}{extra}")
+
+
+# Where distributions keep the public CAs every TLS client trusts: as --tlscacert, any certificate a
+# public CA issued (to anyone, for any name) verifies as a client.
+PUBLIC_CA_BUNDLES = frozenset({"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+                               "/etc/ssl/cert.pem", "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+                               "/etc/ssl/ca-bundle.pem", "/etc/ssl/certs/ca-bundle.crt"})
 
 
 def _shown(listeners) -> str:
