@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from bench import TOOL_NAME, __version__
 from bench.errors import InputError
@@ -39,24 +39,21 @@ def split_list(values: Optional[list[str]]) -> list[str]:
     return out
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be greater than 0")
-    return value
+def _positive_of(kind: type, what: str) -> Callable[[str], Any]:
+    """An argparse type: a number of `kind` greater than 0."""
+    def read(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError("must be greater than 0")
+        return value
+    return read
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be greater than 0")
-    return value
+_positive = _positive_of(float, "a number")
+_positive_int = _positive_of(int, "a whole number")
 
 
 def _add_collection_options(p: argparse.ArgumentParser) -> None:

@@ -103,13 +103,20 @@ def _service(service: dict[str, Any]) -> dict[str, Any]:
             "Env": [str(e).partition("=")[0] for e in container.get("Env") or []]}
 
 
-def _state_file(host: Host, facts: Facts, swarm: SwarmFacts) -> None:
+def _swarm_file(facts: Facts, *parts: str) -> tuple[Optional[str], str]:
+    """A file dockerd keeps under <data-root>/swarm, as the host sees it; else None and why not."""
     view = build_view(facts)
     root, how = view.data_root()
     if root is None:
-        swarm.state_error = f"the daemon's data root is unknown: {how}"
+        return None, f"the daemon's data root is unknown: {how}"
+    return view.resolve(posixpath.join(root, "swarm", *parts)), ""
+
+
+def _state_file(host: Host, facts: Facts, swarm: SwarmFacts) -> None:
+    path, why = _swarm_file(facts, STATE_FILE)
+    if path is None:
+        swarm.state_error = why
         return
-    path = view.resolve(posixpath.join(root, "swarm", STATE_FILE))
     swarm.state_path = path
     try:
         text = host.read_text(path)
@@ -129,12 +136,10 @@ def _state_file(host: Host, facts: Facts, swarm: SwarmFacts) -> None:
 
 def _node_certificate(host: Host, facts: Facts, swarm: SwarmFacts) -> None:
     """The validity of the node's own certificate (public: the key beside it is never read)."""
-    view = build_view(facts)
-    root, how = view.data_root()
-    if root is None:
-        swarm.node_certificate_error = f"the daemon's data root is unknown: {how}"
+    path, why = _swarm_file(facts, "certificates", NODE_CERTIFICATE)
+    if path is None:
+        swarm.node_certificate_error = why
         return
-    path = view.resolve(posixpath.join(root, "swarm", "certificates", NODE_CERTIFICATE))
     try:
         certificate = read_certificate(host.read_text(path))
     except OSError as exc:
