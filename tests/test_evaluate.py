@@ -176,3 +176,12 @@ def test_an_edition_judging_all_containers_never_passes_on_running_ones_only():
     failing = _with_stopped_privileged(scope="running")   # a violation seen is still one
     [result] = evaluate([_rec("all")], {"t-not-privileged": not_privileged}, failing)
     assert result.status == Status.FAIL
+
+
+@pytest.mark.parametrize("edition", ["cis-docker-1.6.0", "cis-docker-1.7.0", "cis-docker-1.8.0"])
+def test_nothing_passes_in_any_edition_where_nothing_was_collected(edition, checks):
+    from bench.facts import Facts
+    from bench.profile import load_profile
+
+    results = evaluate(select_recommendations(load_profile(edition)), checks.checks, Facts())
+    assert results and all(r.status == Status.ERROR for r in results), [r.id for r in results if r.status != Status.ERROR]
