@@ -1,4 +1,6 @@
 """Evaluation: facts that were not collected, crashing checks, roll-up into recommendations."""
+import pytest
+
 from bench.check import check, container_check, failed, passed
 from bench.evaluate import combine, evaluate, run_check
 from bench.profile import Recommendation
